@@ -1,0 +1,132 @@
+"""The `aijobs` command: dev, api, worker, scheduler, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from aijobs.settings import SettingsError, get_settings
+
+
+def _dev(args: argparse.Namespace) -> None:
+    # Embedded mode whatever .env says about Redis: one process, nothing to install.
+    os.environ["REDIS_URL"] = ""
+    get_settings.cache_clear()
+    settings = get_settings()
+
+    from aijobs.ai.documents import seed_data_dir
+    from aijobs.migrate import upgrade
+
+    upgrade(settings)
+    seed_data_dir(settings.data_dir)
+    _serve(settings.host, settings.port, args.reload)
+
+
+def _api(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    _serve(settings.host, settings.port, reload=False, workers=args.workers)
+
+
+def _serve(host: str, port: int, reload: bool, workers: int = 1) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "aijobs.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def _worker(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    if not settings.redis_url:
+        raise SettingsError(
+            "invalid setting REDIS_URL: `aijobs worker` needs Redis; "
+            "without it, `aijobs dev` runs the worker in-process"
+        )
+
+    from dramatiq.cli import main as dramatiq_main
+
+    processes = args.processes or settings.worker_processes
+    threads = args.threads or settings.worker_threads
+    sys.argv = [
+        "aijobs worker",
+        "aijobs.worker",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--queues",
+        "jobs",
+        "maintenance",
+        "--skip-logging",
+    ]
+    raise SystemExit(dramatiq_main())  # type: ignore[no-untyped-call] # dramatiq's CLI
+
+
+def _scheduler(_: argparse.Namespace) -> None:
+    settings = get_settings()
+    if not settings.redis_url:
+        raise SettingsError(
+            "invalid setting REDIS_URL: `aijobs scheduler` needs Redis; "
+            "`aijobs dev` runs maintenance in-process"
+        )
+
+    from aijobs.logging import configure_logging
+    from aijobs.scheduler import run_scheduler
+
+    configure_logging(settings)
+    run_scheduler(settings)
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from aijobs.migrate import downgrade, upgrade
+
+    settings = get_settings()
+    if args.downgrade:
+        downgrade(settings, args.downgrade)
+    else:
+        upgrade(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aijobs", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dev = commands.add_parser("dev", help="embedded mode: API, worker and maintenance in one")
+    dev.add_argument("--reload", action="store_true", help="restart on code changes")
+    dev.set_defaults(run=_dev)
+
+    api = commands.add_parser("api", help="the API under Uvicorn")
+    api.add_argument("--workers", type=int, default=1, help="Uvicorn worker processes")
+    api.set_defaults(run=_api)
+
+    worker = commands.add_parser("worker", help="Dramatiq worker processes for the job queue")
+    worker.add_argument("--processes", type=int, help="default: WORKER_PROCESSES")
+    worker.add_argument("--threads", type=int, help="default: WORKER_THREADS")
+    worker.set_defaults(run=_worker)
+
+    scheduler = commands.add_parser("scheduler", help="periodiq, sending maintenance messages")
+    scheduler.set_defaults(run=_scheduler)
+
+    migrate = commands.add_parser("migrate", help="Alembic upgrade to head")
+    migrate.add_argument("--downgrade", metavar="REVISION", help="downgrade to REVISION instead")
+    migrate.set_defaults(run=_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        get_settings()
+        args.run(args)
+    except SettingsError as exc:
+        print(f"aijobs: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

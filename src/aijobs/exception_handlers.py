@@ -1,0 +1,98 @@
+"""One place that turns domain and infrastructure errors into HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from aijobs.errors import (
+    Conflict,
+    DomainError,
+    IdempotencyMismatch,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+)
+
+logger = structlog.get_logger(__name__)
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    InvalidInput: HTTP_400_BAD_REQUEST,
+    NotFound: HTTP_404_NOT_FOUND,
+    Conflict: HTTP_409_CONFLICT,
+    IdempotencyMismatch: HTTP_422_UNPROCESSABLE_ENTITY,
+    ServiceUnavailable: HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def _answer(status_code: int, detail: str, extra: Any = None) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"status_code": status_code, "detail": detail}
+    if extra is not None:
+        body["extra"] = extra
+
+    return Response(body, status_code=status_code, media_type=MediaType.JSON)
+
+
+def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    status_code = next(
+        (code for kind, code in STATUS_BY_ERROR.items() if isinstance(exc, kind)),
+        HTTP_400_BAD_REQUEST,
+    )
+    extra = [{"key": exc.field, "message": exc.detail}] if isinstance(exc, InvalidInput) else None
+    return _answer(status_code, exc.detail, extra)
+
+
+def validation_error(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    """Name the first bad field in `detail`; keep Litestar's list in `extra`."""
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    key, message = first.get("key"), first.get("message")
+    if key and message:
+        detail = f"{key}: {message}"
+    elif message:
+        detail = str(message)
+    else:
+        detail = exc.detail
+
+    return _answer(HTTP_400_BAD_REQUEST, detail, errors or None)
+
+
+def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database went away: 503, without the driver's text."""
+    outage = isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+    if not outage:
+        logger.error("database error", path=request.url.path, error=type(exc).__name__)
+        return _answer(500, "internal server error")
+
+    logger.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+    return _answer(HTTP_503_SERVICE_UNAVAILABLE, "the database is unavailable; try again shortly")
+
+
+def connection_refused(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.warning("backing service unavailable", path=request.url.path, error=type(exc).__name__)
+    return _answer(
+        HTTP_503_SERVICE_UNAVAILABLE, "a backing service is unavailable; try again shortly"
+    )
+
+
+exception_handlers: dict[type[Exception], Any] = {
+    DomainError: domain_error,
+    ValidationException: validation_error,
+    DBAPIError: database_unavailable,
+    ConnectionRefusedError: connection_refused,
+}

@@ -1,0 +1,212 @@
+"""The rules of submitting, listing, canceling and retrying jobs."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import structlog
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from aijobs.errors import Conflict, IdempotencyMismatch, NotFound
+from aijobs.jobs.dispatch import send_jobs
+from aijobs.jobs.models import RETRYABLE, Job, JobStatus
+from aijobs.jobs.repository import JobRepository, utcnow
+from aijobs.jobs.schemas import JobCreate
+from aijobs.jobs.validation import validate_job
+
+logger = structlog.get_logger(__name__)
+
+
+def request_hash(data: JobCreate) -> str:
+    """A fingerprint of the request body, to tell a replay from a different request."""
+    return hashlib.sha256(msgspec.json.encode(data, order="sorted")).hexdigest()
+
+
+class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
+    """Jobs as the API sees them; workers change rows only through fenced updates."""
+
+    repository_type = JobRepository
+
+    async def submit(self, data: JobCreate, idempotency_key: str | None) -> tuple[Job, bool]:
+        """Create one job and send its message; (job, created) where a replay gives False."""
+        params = validate_job(data)
+        fingerprint = request_hash(data)
+        if idempotency_key is not None:
+            await self._lock_key(idempotency_key)
+            existing = await self._by_key(idempotency_key)
+            if existing is not None:
+                return self._replay(existing, fingerprint), False
+
+        job = self._new_job(data, params, idempotency_key, fingerprint)
+        try:
+            self.repository.session.add(job)
+            await self.repository.session.commit()
+        except IntegrityError:
+            # Another request with this key committed first (SQLite has no
+            # advisory locks); answer as a replay of it.
+            await self.repository.session.rollback()
+            existing = await self._by_key(idempotency_key or "")
+            if existing is None:
+                raise
+            return self._replay(existing, fingerprint), False
+
+        await send_jobs([job.id])
+        _log_submitted(job)
+        return job, True
+
+    async def submit_many(self, items: Sequence[JobCreate]) -> list[Job]:
+        """Create every job in one transaction, or none, then send their messages."""
+        params = [validate_job(item, prefix=f"jobs[{index}].") for index, item in enumerate(items)]
+        jobs = [
+            self._new_job(item, item_params, None, None)
+            for item, item_params in zip(items, params, strict=True)
+        ]
+        self.repository.session.add_all(jobs)
+        await self.repository.session.commit()
+
+        await send_jobs([job.id for job in jobs])
+        for job in jobs:
+            _log_submitted(job)
+        return jobs
+
+    async def list_jobs(
+        self, *, status: str | None, kind: str | None, limit: int, offset: int
+    ) -> tuple[list[Job], int]:
+        """A page of jobs, newest first, with the total that match."""
+        conditions: list[Any] = []
+        if status is not None:
+            conditions.append(Job.status == status)
+        if kind is not None:
+            conditions.append(Job.kind == kind)
+
+        total_query = select(func.count()).select_from(Job).where(*conditions)
+        total = (await self.repository.session.execute(total_query)).scalar_one()
+        page_query = (
+            select(Job)
+            .where(*conditions)
+            .order_by(Job.created_at.desc(), Job.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        items = list((await self.repository.session.execute(page_query)).scalars())
+        return items, total
+
+    async def get_job(self, job_id: UUID) -> Job:
+        job = await self.get_one_or_none(id=job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found")
+
+        return job
+
+    async def cancel(self, job_id: UUID) -> Job:
+        """Cancel a pending job at once; ask a running one to stop at its next step."""
+        job = await self._transition(
+            job_id,
+            [Job.status == JobStatus.PENDING],
+            status=JobStatus.CANCELED,
+            cancel_requested=True,
+            finished_at=utcnow(),
+            progress_message="canceled",
+        )
+        if job is None:
+            job = await self._transition(
+                job_id, [Job.status == JobStatus.PROCESSING], cancel_requested=True
+            )
+        if job is None:
+            current = await self.get_job(job_id)
+            raise Conflict(f"job {job_id} is already {current.status}; nothing to cancel")
+
+        logger.info(
+            "job canceled" if job.status == JobStatus.CANCELED else "job cancel requested",
+            job_id=str(job.id),
+            status=job.status,
+            attempt=job.attempts,
+        )
+        return job
+
+    async def retry(self, job_id: UUID) -> Job:
+        """Put a failed or canceled job back in the queue with a fresh retry budget."""
+        job = await self._transition(
+            job_id,
+            [Job.status.in_(RETRYABLE)],
+            status=JobStatus.PENDING,
+            attempts_floor=Job.attempts,
+            progress=0,
+            progress_message=None,
+            result=None,
+            error_message=None,
+            cancel_requested=False,
+            finished_at=None,
+            started_at=None,
+            enqueued_at=utcnow(),
+            usage={},
+        )
+        if job is None:
+            current = await self.get_job(job_id)
+            raise Conflict(
+                f"job {job_id} is {current.status}; only failed or canceled jobs can be retried"
+            )
+
+        await send_jobs([job.id])
+        logger.info("job retried", job_id=str(job.id), status=job.status, attempt=job.attempts)
+        return job
+
+    async def _transition(self, job_id: UUID, conditions: list[Any], **values: Any) -> Job | None:
+        """Apply `values` if the row still matches `conditions`; the new row or None."""
+        statement = (
+            update(Job)
+            .where(Job.id == job_id, *conditions)
+            .values(updated_at=utcnow(), **values)
+            .returning(Job)
+            .execution_options(synchronize_session=False)
+        )
+        job = (await self.repository.session.execute(statement)).scalar_one_or_none()
+        await self.repository.session.commit()
+        return job
+
+    async def _lock_key(self, key: str) -> None:
+        """On PostgreSQL, hold the key for this transaction or answer 409 at once."""
+        session = self.repository.session
+        if session.bind is None or session.bind.dialect.name != "postgresql":
+            return
+
+        lock = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))")
+        if not (await session.execute(lock, {"key": key})).scalar_one():
+            raise Conflict("a request with this Idempotency-Key is still in progress; retry later")
+
+    async def _by_key(self, key: str) -> Job | None:
+        return await self.get_one_or_none(Job.idempotency_key == key)
+
+    @staticmethod
+    def _replay(existing: Job, fingerprint: str) -> Job:
+        if existing.request_hash != fingerprint:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was already used with a different request body"
+            )
+        return existing
+
+    @staticmethod
+    def _new_job(
+        data: JobCreate, params: dict[str, Any], key: str | None, fingerprint: str | None
+    ) -> Job:
+        return Job(
+            kind=data.kind,
+            status=JobStatus.PENDING,
+            input_text=data.input_text,
+            input_file_path=data.input_file_path,
+            params=params,
+            webhook_url=data.webhook_url,
+            idempotency_key=key,
+            request_hash=fingerprint,
+            enqueued_at=utcnow(),
+        )
+
+
+def _log_submitted(job: Job) -> None:
+    logger.info("job submitted", job_id=str(job.id), status=job.status, kind=job.kind, attempt=0)

@@ -1,0 +1,1 @@
+"""Job kinds: each module here registers one handler."""

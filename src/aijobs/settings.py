@@ -1,0 +1,126 @@
+"""Settings, read once from the environment (and `.env` when present)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Where runtime state lives unless told otherwise; git ignores it.
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Every knob of aijobs; each field's description is its documentation."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    database_url: str = Field(
+        f"sqlite+aiosqlite:///{VAR_DIR}/aijobs.db",
+        description="SQLAlchemy async URL: postgresql+asyncpg://… or sqlite+aiosqlite:///…",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL for Dramatiq; unset means embedded mode (in-memory broker)."
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, description="Key for the OpenAI-compatible provider; unset uses the local summariser."
+    )
+    openai_base_url: str = Field(
+        "https://api.openai.com/v1", description="Base URL of the OpenAI-compatible server."
+    )
+    openai_model: str = Field("gpt-4o-mini", description="Model name sent to the provider.")
+    openai_timeout_s: float = Field(
+        60.0, gt=0, description="Timeout of one provider request, in seconds."
+    )
+    data_dir: Path = Field(
+        VAR_DIR / "data", description="Root of the files `input_file_path` may name."
+    )
+    web_dist_dir: Path = Field(
+        Path("web/dist"), description="The dashboard's production build, served under /ui/."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least severe level that is logged."
+    )
+    log_format: Literal["console", "json"] = Field(
+        "console", description="console for people, json for log shippers."
+    )
+    job_max_retries: int = Field(
+        3, ge=0, le=100, description="Retries of a transient failure before the job fails."
+    )
+    job_min_backoff_ms: int = Field(
+        1000, ge=1, description="Backoff before the first retry, doubled each retry, with jitter."
+    )
+    job_max_backoff_ms: int = Field(60000, ge=1, description="Longest backoff between retries.")
+    job_time_limit_s: float = Field(
+        3600.0, gt=0, description="Longest one attempt may run before it fails."
+    )
+    job_max_age_s: float = Field(
+        86400.0, gt=0, description="A job message older than this is dropped and its job failed."
+    )
+    job_lease_s: float = Field(
+        30.0, ge=1, description="Lease a running job renews; a dead worker's job returns after it."
+    )
+    job_retention_days: float = Field(
+        30.0, gt=0, description="Finished jobs older than this are purged by maintenance."
+    )
+    job_resend_after_s: float = Field(
+        60.0, gt=0, description="A pending job whose message is older than this is sent again."
+    )
+    maintenance_interval_s: float = Field(
+        60.0, gt=0, description="Period of maintenance in embedded mode (the scheduler uses cron)."
+    )
+    worker_processes: int = Field(
+        2, ge=1, le=64, description="Worker processes `aijobs worker` starts."
+    )
+    worker_threads: int = Field(8, ge=1, le=256, description="Threads per worker process.")
+    db_pool_size: int = Field(20, ge=1, description="Database connections each process keeps open.")
+    db_max_overflow: int = Field(
+        10, ge=0, description="Extra connections a process may open under bursts."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("must start with postgresql+asyncpg:// or sqlite+aiosqlite://")
+
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when no Redis is configured: in-memory broker, in-process worker."""
+        return not self.redis_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming the variable."""
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning a validation error into one line per variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return load_settings()

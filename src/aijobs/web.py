@@ -1,0 +1,38 @@
+"""Serve the dashboard's production build under /ui/, deep links included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Response, Router, get
+from litestar.response import File, Redirect
+from litestar.status_codes import HTTP_404_NOT_FOUND
+
+#: Shown at /ui/ when the dashboard was never built.
+NOT_BUILT = (
+    "The dashboard is not built. Run `just web-build` (or `just dev`, which builds it) "
+    "and reload. The API works without it."
+)
+
+
+def dashboard_router(dist: Path) -> Router:
+    """Files of the build by their path; any other path under /ui/ gets index.html."""
+    root = dist.resolve()
+
+    @get(["/ui", "/ui/", "/ui/{path:path}"], include_in_schema=False, cache=False)
+    async def dashboard(path: str = "") -> File | Response[str]:
+        index = root / "index.html"
+        if not index.is_file():
+            return Response(NOT_BUILT, status_code=HTTP_404_NOT_FOUND, media_type="text/plain")
+
+        candidate = (root / path.lstrip("/")).resolve()
+        if candidate.is_file() and candidate.is_relative_to(root):
+            return File(candidate)
+
+        return File(index, content_disposition_type="inline")
+
+    @get("/", include_in_schema=False)
+    async def home() -> Redirect:
+        return Redirect("/ui/")
+
+    return Router(path="/", route_handlers=[dashboard, home])

@@ -1,0 +1,17 @@
+"""The module `aijobs worker` hands to Dramatiq: each worker process imports it."""
+
+from __future__ import annotations
+
+from aijobs.admin.presence import WorkerPresence
+from aijobs.broker import setup_broker
+from aijobs.jobs.registry import load_kinds
+from aijobs.logging import configure_logging
+from aijobs.settings import get_settings
+
+settings = get_settings()
+configure_logging(settings)
+if not settings.redis_url:
+    raise SystemExit("aijobs worker needs REDIS_URL; embedded mode runs its worker in `aijobs dev`")
+
+broker = setup_broker(settings, extra=[WorkerPresence(settings.redis_url)])
+load_kinds()
