@@ -5,7 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
@@ -16,7 +20,7 @@ from aijobs import __version__
 from aijobs.admin.broker_probe import probe_for
 from aijobs.admin.controllers import AdminController
 from aijobs.broker import setup_broker
-from aijobs.database import alchemy_config
+from aijobs.database import create_engine
 from aijobs.embedded import embedded_worker
 from aijobs.exception_handlers import exception_handlers
 from aijobs.jobs.controllers import JobController
@@ -29,6 +33,16 @@ from aijobs.web import dashboard_router
 
 #: Largest request body accepted, in bytes; bigger ones get 413.
 MAX_BODY_BYTES = 1024 * 1024
+
+
+def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+    """Request-scoped sessions, committed when the handler answers below 300."""
+    return SQLAlchemyAsyncConfig(
+        engine_instance=create_engine(settings),
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        before_send_handler="autocommit",
+        create_all=False,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -56,11 +70,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             dashboard_router(settings.web_dist_dir),
         ],
         plugins=[SQLAlchemyPlugin(config=alchemy_config(settings))],
-        exception_handlers=exception_handlers,  # type: ignore[arg-type] # handlers narrow exc
+        exception_handlers=exception_handlers,
         lifespan=[lifespan],
         state=State({"broker_probe": probe, "settings": settings}),
-        # Our handler owns the root logger; Litestar only logs unexpected errors.
-        logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="always"),
+        # Our handlers own the root logger and log the unexpected errors themselves.
+        logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="aijobs",

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advanced_alchemy.extensions.litestar import (
-    AsyncSessionConfig,
-    EngineConfig,
-    SQLAlchemyAsyncConfig,
-)
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -59,14 +54,3 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
-    """The Advanced Alchemy config the Litestar plugin uses for request sessions."""
-    return SQLAlchemyAsyncConfig(
-        engine_instance=create_engine(settings),
-        session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit",
-        create_all=False,
-        engine_config=EngineConfig(),
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -12,8 +13,10 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from aijobs.errors import (
@@ -26,6 +29,9 @@ from aijobs.errors import (
 )
 
 logger = structlog.get_logger(__name__)
+
+#: msgspec's wording for a field the schema does not know.
+UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     InvalidInput: HTTP_400_BAD_REQUEST,
@@ -60,6 +66,11 @@ def validation_error(
     errors = exc.extra if isinstance(exc.extra, list) else []
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
     key, message = first.get("key"), first.get("message")
+    unknown = UNKNOWN_FIELD.search(str(message or ""))
+    if unknown and key in (None, "data"):
+        key = unknown.group(1)
+    elif isinstance(key, str) and key.startswith("data."):
+        key = key.removeprefix("data.")
     if key and message:
         detail = f"{key}: {message}"
     elif message:
@@ -77,22 +88,45 @@ def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Res
     )
     if not outage:
         logger.error("database error", path=request.url.path, error=type(exc).__name__)
-        return _answer(500, "internal server error")
+        return _answer(HTTP_500_INTERNAL_SERVER_ERROR, "internal server error")
 
     logger.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
     return _answer(HTTP_503_SERVICE_UNAVAILABLE, "the database is unavailable; try again shortly")
 
 
+def _raised_by_database_driver(exc: BaseException) -> bool:
+    """True when the error came up through SQLAlchemy or a database driver."""
+    traceback = exc.__traceback__
+    while traceback is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(("sqlalchemy", "asyncpg", "aiosqlite")):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
 def connection_refused(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A connection failed; asyncpg raises these unwrapped when it cannot connect."""
+    if _raised_by_database_driver(exc):
+        return database_unavailable(request, OperationalError(None, None, exc))
+
     logger.warning("backing service unavailable", path=request.url.path, error=type(exc).__name__)
     return _answer(
         HTTP_503_SERVICE_UNAVAILABLE, "a backing service is unavailable; try again shortly"
     )
 
 
-exception_handlers: dict[type[Exception], Any] = {
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """An error nobody expected: logged once with its traceback, answered without it."""
+    logger.error("unhandled error", path=request.url.path, exc_info=exc)
+    return _answer(HTTP_500_INTERNAL_SERVER_ERROR, "internal server error")
+
+
+exception_handlers: dict[int | type[Exception], Any] = {
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error,
     DomainError: domain_error,
     ValidationException: validation_error,
     DBAPIError: database_unavailable,
-    ConnectionRefusedError: connection_refused,
+    ConnectionError: connection_refused,
+    RedisConnectionError: connection_refused,
 }

@@ -9,8 +9,8 @@ import structlog
 
 from aijobs.settings import Settings
 
-#: Libraries whose INFO lines are mechanics, not decisions; they log at WARNING.
-QUIET_LOGGERS = ("dramatiq", "periodiq", "httpx", "openai", "uvicorn.access", "aiosqlite")
+#: Libraries whose INFO and DEBUG lines are mechanics; they log at WARNING and above.
+QUIET_LOGGERS = ("httpx", "openai", "aiosqlite", "redis", "asyncio")
 
 
 def configure_logging(settings: Settings) -> None:

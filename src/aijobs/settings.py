@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         10, ge=0, description="Extra connections a process may open under bursts."
     )
 
+    @field_validator("redis_url", "openai_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Response, Router, get
+from litestar.params import FromPath
 from litestar.response import File, Redirect
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
@@ -19,20 +20,27 @@ def dashboard_router(dist: Path) -> Router:
     """Files of the build by their path; any other path under /ui/ gets index.html."""
     root = dist.resolve()
 
-    @get(["/ui", "/ui/", "/ui/{path:path}"], include_in_schema=False, cache=False)
-    async def dashboard(path: str = "") -> File | Response[str]:
+    def serve(path: str) -> File | Response[str]:
         index = root / "index.html"
         if not index.is_file():
             return Response(NOT_BUILT, status_code=HTTP_404_NOT_FOUND, media_type="text/plain")
 
         candidate = (root / path.lstrip("/")).resolve()
-        if candidate.is_file() and candidate.is_relative_to(root):
-            return File(candidate)
+        if not (candidate.is_file() and candidate.is_relative_to(root)):
+            candidate = index
 
-        return File(index, content_disposition_type="inline")
+        return File(candidate, filename=candidate.name, content_disposition_type="inline")
+
+    @get(["/ui", "/ui/"], include_in_schema=False, cache=False)
+    async def dashboard() -> File | Response[str]:
+        return serve("")
+
+    @get("/ui/{path:path}", include_in_schema=False, cache=False)
+    async def dashboard_path(path: FromPath[str]) -> File | Response[str]:
+        return serve(path)
 
     @get("/", include_in_schema=False)
     async def home() -> Redirect:
         return Redirect("/ui/")
 
-    return Router(path="/", route_handlers=[dashboard, home])
+    return Router(path="/", route_handlers=[dashboard, dashboard_path, home])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
-from litestar.datastructures import State
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aijobs.admin.stats import Stats, collect_stats
@@ -14,6 +16,8 @@ class AdminController(Controller):
     tags = ["admin"]
 
     @get("/stats", operation_id="GetStats")
-    async def stats(self, db_session: AsyncSession, state: State) -> Stats:
+    async def stats(
+        self, db_session: NamedDependency[AsyncSession], request: Request[Any, Any, Any]
+    ) -> Stats:
         """Counts by status, queue depth, live workers, throughput and run times."""
-        return await collect_stats(db_session, state.broker_probe)
+        return await collect_stats(db_session, request.app.state.broker_probe)

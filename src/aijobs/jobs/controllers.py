@@ -7,8 +7,8 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,15 +25,17 @@ from aijobs.jobs.schemas import (
 from aijobs.jobs.service import JobService
 
 
-async def provide_job_service(db_session: AsyncSession) -> AsyncGenerator[JobService, None]:
+async def provide_job_service(
+    db_session: NamedDependency[AsyncSession],
+) -> AsyncGenerator[JobService, None]:
     async with JobService.new(session=db_session) as service:
         yield service
 
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         min_length=1,
         max_length=255,
@@ -49,7 +51,10 @@ class JobController(Controller):
 
     @post("/", operation_id="SubmitJob", status_code=HTTP_202_ACCEPTED)
     async def submit(
-        self, jobs_service: JobService, data: JobCreate, idempotency_key: IdempotencyKey = None
+        self,
+        jobs_service: NamedDependency[JobService],
+        data: JSONBody[JobCreate],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[JobRead]:
         """Submit a job; it runs in the background."""
         job, created = await jobs_service.submit(data, idempotency_key)
@@ -58,7 +63,9 @@ class JobController(Controller):
         )
 
     @post("/batch", operation_id="SubmitJobBatch", status_code=HTTP_202_ACCEPTED)
-    async def submit_batch(self, jobs_service: JobService, data: JobBatchCreate) -> JobBatch:
+    async def submit_batch(
+        self, jobs_service: NamedDependency[JobService], data: JSONBody[JobBatchCreate]
+    ) -> JobBatch:
         """Submit up to 1,000 jobs at once, all or none."""
         jobs = await jobs_service.submit_many(data.jobs)
         return JobBatch(items=[JobRead.from_model(job) for job in jobs])
@@ -66,11 +73,11 @@ class JobController(Controller):
     @get("/", operation_id="ListJobs")
     async def list_jobs(
         self,
-        jobs_service: JobService,
-        status: JobStatus | None = None,
-        kind: Annotated[str | None, Parameter(max_length=64)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        jobs_service: NamedDependency[JobService],
+        status: FromQuery[JobStatus | None] = None,
+        kind: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> JobPage:
         """List jobs, newest first."""
         items, total = await jobs_service.list_jobs(
@@ -84,16 +91,22 @@ class JobController(Controller):
         )
 
     @get("/{job_id:uuid}", operation_id="GetJob")
-    async def get_job(self, jobs_service: JobService, job_id: UUID) -> JobRead:
+    async def get_job(
+        self, jobs_service: NamedDependency[JobService], job_id: FromPath[UUID]
+    ) -> JobRead:
         """Read one job."""
         return JobRead.from_model(await jobs_service.get_job(job_id))
 
     @post("/{job_id:uuid}/cancel", operation_id="CancelJob", status_code=HTTP_202_ACCEPTED)
-    async def cancel(self, jobs_service: JobService, job_id: UUID) -> JobRead:
+    async def cancel(
+        self, jobs_service: NamedDependency[JobService], job_id: FromPath[UUID]
+    ) -> JobRead:
         """Cancel a job: at once if pending, at its next step if running."""
         return JobRead.from_model(await jobs_service.cancel(job_id))
 
     @post("/{job_id:uuid}/retry", operation_id="RetryJob", status_code=HTTP_202_ACCEPTED)
-    async def retry(self, jobs_service: JobService, job_id: UUID) -> JobRead:
+    async def retry(
+        self, jobs_service: NamedDependency[JobService], job_id: FromPath[UUID]
+    ) -> JobRead:
         """Run a failed or canceled job again."""
         return JobRead.from_model(await jobs_service.retry(job_id))

@@ -8,10 +8,9 @@ from uuid import UUID
 
 import msgspec
 
+from aijobs.ai.documents import MAX_INPUT_TEXT_CHARS, MAX_PATH_CHARS
 from aijobs.jobs.models import Job
 
-#: Longest `input_text` accepted, in characters (the body limit is 1 MiB anyway).
-MAX_INPUT_TEXT_CHARS = 1_000_000
 #: Most jobs one batch request may create.
 MAX_BATCH_JOBS = 1000
 #: Largest page of the job list.
@@ -20,7 +19,7 @@ DEFAULT_PAGE_SIZE = 50
 
 Kind = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 InputText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_INPUT_TEXT_CHARS)]
-FilePath = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+FilePath = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PATH_CHARS)]
 WebhookUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^https?://")]
 
 

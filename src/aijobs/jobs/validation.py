@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import Any
 
 import msgspec
 
+from aijobs.ai.documents import resolve_document_path, validate_input_text
 from aijobs.errors import InvalidInput
 from aijobs.jobs.registry import load_kinds
 from aijobs.jobs.schemas import JobCreate
+from aijobs.settings import get_settings
 
 #: Largest `params` object accepted, in bytes of its JSON.
 MAX_PARAMS_BYTES = 16 * 1024
-
-
-def check_relative_path(path: str) -> None:
-    """Refuse a path that is absolute or climbs out of DATA_DIR."""
-    pure = PurePosixPath(path.replace("\\", "/"))
-    if pure.is_absolute() or path.startswith("~") or ":" in pure.parts[0]:
-        raise InvalidInput("input_file_path", "must be relative to DATA_DIR, not absolute")
-
-    if ".." in pure.parts:
-        raise InvalidInput("input_file_path", "may not contain '..' (it must stay in DATA_DIR)")
 
 
 def validate_job(data: JobCreate, prefix: str = "") -> dict[str, Any]:
@@ -41,11 +32,13 @@ def validate_job(data: JobCreate, prefix: str = "") -> dict[str, Any]:
         needs = f"kind {data.kind!r} needs input_text or input_file_path"
         raise InvalidInput(f"{prefix}input_text", needs)
 
-    if data.input_file_path is not None:
-        try:
-            check_relative_path(data.input_file_path)
-        except InvalidInput as exc:
-            raise InvalidInput(f"{prefix}input_file_path", exc.detail.split(": ", 1)[1]) from None
+    try:
+        if data.input_text is not None:
+            validate_input_text(data.input_text)
+        if data.input_file_path is not None:
+            resolve_document_path(get_settings().data_dir, data.input_file_path)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{prefix}{exc.field}", exc.detail.split(": ", 1)[1]) from None
 
     if len(msgspec.json.encode(data.params)) > MAX_PARAMS_BYTES:
         raise InvalidInput(f"{prefix}params", f"larger than {MAX_PARAMS_BYTES} bytes")

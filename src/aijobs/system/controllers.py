@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from litestar import Controller, Response, get
-from litestar.datastructures import State
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,9 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", operation_id="Ready")
-    async def ready(self, db_session: AsyncSession, state: State) -> Response[dict[str, Any]]:
+    async def ready(
+        self, db_session: NamedDependency[AsyncSession], request: Request[Any, Any, Any]
+    ) -> Response[dict[str, Any]]:
         """Answer 200 when the database and the broker answer, else 503 naming which."""
         checks: dict[str, str] = {}
         try:
@@ -37,7 +39,7 @@ class HealthController(Controller):
 
         try:
             async with asyncio.timeout(READY_TIMEOUT_S):
-                await state.broker_probe.ping()
+                await request.app.state.broker_probe.ping()
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unavailable ({type(exc).__name__})"

@@ -1,0 +1,90 @@
+"""Settings: a bad value stops the process with one line naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from aijobs.settings import Settings, SettingsError, load_settings
+from tests.conftest import ROOT
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("JOB_MAX_RETRIES", "many"),
+        ("JOB_LEASE_S", "0"),
+        ("PORT", "70000"),
+        ("LOG_FORMAT", "xml"),
+        ("DATABASE_URL", "mysql://localhost/jobs"),
+    ],
+)
+def test_a_bad_value_stops_the_command_with_one_line_naming_it(name: str, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "aijobs", "migrate"],
+        cwd=ROOT,
+        env={**os.environ, name: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert name in lines[0]
+
+
+def test_load_settings_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKER_THREADS", "0")
+
+    with pytest.raises(SettingsError, match="WORKER_THREADS"):
+        load_settings()
+
+
+def test_a_plain_postgres_url_gets_the_async_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db/jobs")
+
+    assert load_settings().database_url == "postgresql+asyncpg://u@db/jobs"
+
+
+def test_without_redis_the_settings_say_embedded() -> None:
+    assert Settings(redis_url=None).embedded
+    assert not Settings(redis_url="redis://127.0.0.1:6379/0").embedded
+
+
+def test_the_worker_refuses_to_start_without_redis() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "aijobs", "worker"],
+        cwd=ROOT,
+        env={**os.environ, "REDIS_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "REDIS_URL" in result.stderr
+
+
+def test_env_example_lists_every_setting_with_its_default() -> None:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    assignments = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+    for name, field in Settings.model_fields.items():
+        assert name.upper() in assignments, f"{name.upper()} is missing from .env.example"
+        default = field.default if field.default is not None else ""
+        assert assignments[name.upper()] == str(default), name.upper()
+
+
+def test_an_empty_optional_setting_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "")
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+
+    settings = load_settings()
+
+    assert settings.redis_url is None
+    assert settings.openai_api_key is None
