@@ -57,6 +57,11 @@ web-build-if-missing:
     set -euo pipefail
     if [ ! -f {{web}}/dist/index.html ]; then just web-build; fi
 
+# Regenerate the dashboard's API types from the app's OpenAPI document.
+web-types: web-install
+    REDIS_URL= uv run python -m aijobs.openapi {{web}}/src/api/openapi.json
+    cd {{web}} && npm run --silent gen:api
+
 # Run Vite's dev server on 5173, proxying the API on 8000.
 web-dev: web-install
     cd {{web}} && npm run dev

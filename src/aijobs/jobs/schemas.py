@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from aijobs.ai.documents import MAX_INPUT_TEXT_CHARS, MAX_PATH_CHARS
-from aijobs.jobs.models import Job
+from aijobs.jobs.models import Job, JobStatus
 
 #: Most jobs one batch request may create.
 MAX_BATCH_JOBS = 1000
@@ -40,8 +40,8 @@ class JobBatchCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Usage(msgspec.Struct):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    prompt_tokens: int
+    completion_tokens: int
 
 
 class JobRead(msgspec.Struct):
@@ -49,7 +49,7 @@ class JobRead(msgspec.Struct):
 
     id: UUID
     kind: str
-    status: str
+    status: JobStatus
     progress: int
     progress_message: str | None
     input_file_path: str | None
@@ -72,7 +72,7 @@ class JobRead(msgspec.Struct):
         return cls(
             id=job.id,
             kind=job.kind,
-            status=job.status,
+            status=JobStatus(job.status),
             progress=job.progress,
             progress_message=job.progress_message,
             input_file_path=job.input_file_path,

@@ -1,10 +1,10 @@
 /**
  * Every shape the dashboard reads from or sends to the aijobs API.
  *
- * Hand-written from DESIGN.md until `npm run gen:api` produces schema.d.ts
- * from the OpenAPI document; then each alias below becomes a line like
- * `export type Job = components['schemas']['JobRead']` and nothing else in
- * the app changes.
+ * Written by hand, narrower than the generated ones where the dashboard
+ * relies on it (statuses and kinds as unions); ./conformance.ts proves at
+ * compile time that they agree with the types generated from the API's
+ * OpenAPI document (./schema.d.ts).
  */
 
 export const JOB_STATUSES = ['pending', 'processing', 'completed', 'failed', 'canceled'] as const
@@ -24,12 +24,15 @@ export type JsonValue =
 
 export type JsonObject = { [key: string]: JsonValue }
 
-export interface SimulateParams {
+export type SimulateParams = {
   steps?: number
   step_s?: number
   fail_rate?: number
   fail_kind?: FailKind
 }
+
+/** A JSON object whose shape the kind decides (params, result). */
+export type KindObject = { [key: string]: unknown }
 
 export interface TokenUsage {
   prompt_tokens: number
@@ -45,12 +48,12 @@ export interface Job {
   progress_message: string | null
   input_text: string | null
   input_file_path: string | null
-  params: JsonObject | null
-  webhook_url?: string | null
-  result: JsonObject | null
+  params: KindObject
+  webhook_url: string | null
+  result: KindObject | null
   error_message: string | null
   attempts: number
-  usage: TokenUsage | null
+  usage: TokenUsage
   created_at: string
   started_at: string | null
   finished_at: string | null
@@ -93,8 +96,9 @@ export interface Stats {
   failed: number
   canceled: number
   total: number
-  queue_depth: number
-  workers: number
+  /** Null while the broker does not answer. */
+  queue_depth: number | null
+  workers: number | null
   throughput_per_min: number
   run_time_ms: RunTimePercentiles
 }

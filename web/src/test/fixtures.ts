@@ -15,6 +15,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     input_text: 'some text',
     input_file_path: null,
     params: { steps: 5 },
+    webhook_url: null,
     result: null,
     error_message: null,
     attempts: 0,

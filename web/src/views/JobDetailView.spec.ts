@@ -27,7 +27,7 @@ describe('JobDetailView', () => {
       progress: 100,
       attempts: 1,
       input_text: 'A long document. '.repeat(100),
-      params: null,
+      params: {},
       result: { summary: 'The gist of it.', provider: 'local', model: 'extractive', chunks: 2 },
       usage: { prompt_tokens: 812, completion_tokens: 96 },
       created_at: '2026-12-03T10:00:00Z',
