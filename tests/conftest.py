@@ -20,7 +20,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("AIJOBS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-TEST_DB = "aijobs_test"
+# One database and one Redis namespace per test session, so that runs on the
+# same machine (a developer's and CI's, say) never see each other's jobs.
+SESSION = f"{os.getpid()}"
+TEST_DB = f"aijobs_test_{SESSION}"
+TEST_NAMESPACE = f"aijobs-test-{SESSION}"
 TEST_REDIS_URL = os.environ.get("AIJOBS_TEST_REDIS", "redis://127.0.0.1:6379/9")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -33,6 +37,7 @@ def database_url(name: str, driver: str = "postgresql+asyncpg") -> str:
 TEST_ENV = {
     "DATABASE_URL": database_url(TEST_DB),
     "REDIS_URL": TEST_REDIS_URL,
+    "REDIS_NAMESPACE": TEST_NAMESPACE,
     "JOB_MAX_RETRIES": "3",
     "JOB_MIN_BACKOFF_MS": "200",
     "JOB_MAX_BACKOFF_MS": "5000",
@@ -102,9 +107,11 @@ def database(services: None) -> Iterator[str]:
 
     asyncio.run(recreate_database(TEST_DB))
     subprocess.run([sys.executable, "-m", "aijobs", "migrate"], check=True, cwd=ROOT)
-    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    client = redis.Redis.from_url(TEST_REDIS_URL)
     yield TEST_ENV["DATABASE_URL"]
     asyncio.run(drop_database(TEST_DB))
+    for key in client.scan_iter(match=f"{TEST_NAMESPACE}:*", count=1000):
+        client.delete(key)
 
 
 @pytest.fixture(scope="session")

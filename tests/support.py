@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any, TypeVar
 import redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from aijobs.jobs.repository import utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -55,6 +58,32 @@ async def wait_for(
         await asyncio.sleep(0.05)
         value = await probe()
     return value
+
+
+async def insert_job(**values: Any) -> str:
+    """A job row written straight to the table, as a crashed process would leave it."""
+    now = utcnow()
+    row = {
+        "id": str(uuid.uuid4()),
+        "kind": "simulate",
+        "status": "pending",
+        "progress": 0,
+        "params": "{}",
+        "usage": "{}",
+        "attempts": 0,
+        "attempts_floor": 0,
+        "cancel_requested": False,
+        "created_at": now,
+        "updated_at": now,
+        "enqueued_at": now,
+        **values,
+    }
+    columns = ", ".join(row)
+    placeholders = ", ".join(
+        f"CAST(:{name} AS jsonb)" if name in ("params", "usage") else f":{name}" for name in row
+    )
+    await execute(f"INSERT INTO job ({columns}) VALUES ({placeholders})", **row)
+    return row["id"]
 
 
 class AijobsProcess:
@@ -114,14 +143,15 @@ class WorkerProcess(AijobsProcess):
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Ready once a child process of ours beats in the presence set."""
-        from aijobs.admin.presence import PRESENCE_KEY
+        from aijobs.admin.presence import presence_key
 
         client = redis.Redis.from_url(self.env["REDIS_URL"])
+        key = presence_key(self.env["REDIS_NAMESPACE"])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.exited():
                 raise RuntimeError(f"worker exited early:\n{self.output()}")
-            members = {m.decode() for m in client.zrange(PRESENCE_KEY, 0, -1)}
+            members = {m.decode() for m in client.zrange(key, 0, -1)}
             if any(m.endswith(f":{pid}") for m in members for pid in self.child_pids()):
                 return
             time.sleep(0.1)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import ROOT, database_url, drop_database, recreate_database
+from tests.conftest import ROOT, SESSION, database_url, drop_database, recreate_database
 
 EXPECTED_INDEXES = {
     "ix_job_created_at",
@@ -71,7 +71,7 @@ def test_migrations_upgrade_and_downgrade_on_sqlite(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("services")
 def test_migrations_upgrade_and_downgrade_on_postgresql() -> None:
-    name = "aijobs_test_migrations"
+    name = f"aijobs_test_migrations_{SESSION}"
     asyncio.run(recreate_database(name))
     try:
         roundtrip(database_url(name))

@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
     broker = setup_broker(settings)
-    probe = probe_for(broker, settings.redis_url)
+    probe = probe_for(broker, settings)
     load_kinds()
 
     @contextlib.asynccontextmanager

@@ -73,7 +73,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         broker = RedisBroker(  # type: ignore[no-untyped-call] # dramatiq is partly typed
             url=settings.redis_url,
             middleware=middleware,
-            namespace="aijobs",
+            namespace=settings.redis_namespace,
             heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
             dead_message_ttl=REDIS_DEAD_MESSAGE_TTL_MS,
         )

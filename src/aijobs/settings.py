@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Redis URL for Dramatiq; unset means embedded mode (in-memory broker)."
     )
+    redis_namespace: str = Field(
+        "aijobs",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Prefix of every Redis key, so deployments can share one Redis.",
+    )
     openai_api_key: SecretStr | None = Field(
         None, description="Key for the OpenAI-compatible provider; unset uses the local summariser."
     )

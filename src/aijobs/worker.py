@@ -13,5 +13,7 @@ configure_logging(settings)
 if not settings.redis_url:
     raise SystemExit("aijobs worker needs REDIS_URL; embedded mode runs its worker in `aijobs dev`")
 
-broker = setup_broker(settings, extra=[WorkerPresence(settings.redis_url)])
+broker = setup_broker(
+    settings, extra=[WorkerPresence(settings.redis_url, settings.redis_namespace)]
+)
 load_kinds()

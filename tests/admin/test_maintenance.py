@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -18,35 +17,9 @@ from aijobs.admin.maintenance import (
 )
 from aijobs.jobs.repository import utcnow
 from aijobs.settings import get_settings
-from tests.support import engine, execute, job_row
+from tests.support import engine, insert_job, job_row
 
 pytestmark = pytest.mark.usefixtures("database")
-
-
-async def insert_job(**values: Any) -> str:
-    """A job row written straight to the table, as a crashed process would leave it."""
-    now = utcnow()
-    row = {
-        "id": str(uuid.uuid4()),
-        "kind": "simulate",
-        "status": "pending",
-        "progress": 0,
-        "params": "{}",
-        "usage": "{}",
-        "attempts": 0,
-        "attempts_floor": 0,
-        "cancel_requested": False,
-        "created_at": now,
-        "updated_at": now,
-        "enqueued_at": now,
-        **values,
-    }
-    columns = ", ".join(row)
-    placeholders = ", ".join(
-        f"CAST(:{name} AS jsonb)" if name in ("params", "usage") else f":{name}" for name in row
-    )
-    await execute(f"INSERT INTO job ({columns}) VALUES ({placeholders})", **row)
-    return row["id"]
 
 
 def sessions() -> async_sessionmaker[Any]:

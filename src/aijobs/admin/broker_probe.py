@@ -11,6 +11,7 @@ from dramatiq.common import dq_name
 
 from aijobs.admin.presence import count_live_workers
 from aijobs.jobs.dispatch import JOB_QUEUE
+from aijobs.settings import Settings
 
 
 class BrokerProbe(Protocol):
@@ -42,7 +43,7 @@ class RedisProbe:
         return int(ready) + int(delayed)
 
     async def live_workers(self) -> int:
-        return await count_live_workers(self.client)
+        return await count_live_workers(self.client, self.namespace)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -71,9 +72,9 @@ class InMemoryProbe:
         return None
 
 
-def probe_for(broker: dramatiq.Broker, redis_url: str | None) -> BrokerProbe:
-    if isinstance(broker, StubBroker) or not redis_url:
+def probe_for(broker: dramatiq.Broker, settings: Settings) -> BrokerProbe:
+    if isinstance(broker, StubBroker) or not settings.redis_url:
         assert isinstance(broker, StubBroker)
         return InMemoryProbe(broker)
 
-    return RedisProbe(redis_url, getattr(broker, "namespace", "dramatiq"))
+    return RedisProbe(settings.redis_url, settings.redis_namespace)

@@ -17,8 +17,8 @@ from dramatiq import Broker, Middleware, Worker
 
 from aijobs.resources import worker_id
 
-#: Sorted set of worker id -> last heartbeat, in seconds since the epoch.
-PRESENCE_KEY = "aijobs:workers"
+#: Sorted set (after the namespace) of worker id -> last heartbeat, in seconds.
+PRESENCE_KEY = "workers"
 #: Seconds between two heartbeats of a worker process.
 BEAT_S = 5.0
 #: A worker silent for this long is counted as gone, in seconds.
@@ -28,10 +28,11 @@ logger = structlog.get_logger(__name__)
 
 
 class WorkerPresence(Middleware):
-    """Beat into PRESENCE_KEY while this process runs a Dramatiq worker."""
+    """Beat into the presence set while this process runs a Dramatiq worker."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, namespace: str) -> None:
         self.client = redis.Redis.from_url(redis_url)
+        self.key = presence_key(namespace)
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -42,19 +43,24 @@ class WorkerPresence(Middleware):
     def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
         self.stop.set()
         with contextlib.suppress(redis.RedisError):
-            self.client.zrem(PRESENCE_KEY, worker_id())
+            self.client.zrem(self.key, worker_id())
 
     def _beat(self) -> None:
         while not self.stop.is_set():
             try:
-                self.client.zadd(PRESENCE_KEY, {worker_id(): time.time()})
+                self.client.zadd(self.key, {worker_id(): time.time()})
             except redis.RedisError as exc:
                 logger.debug("worker heartbeat failed", error=type(exc).__name__)
             self.stop.wait(BEAT_S)
 
 
-async def count_live_workers(client: redis.asyncio.Redis) -> int:
+def presence_key(namespace: str) -> str:
+    return f"{namespace}:{PRESENCE_KEY}"
+
+
+async def count_live_workers(client: redis.asyncio.Redis, namespace: str) -> int:
     """Worker processes that beat within ALIVE_FOR_S."""
     now = time.time()
-    await client.zremrangebyscore(PRESENCE_KEY, 0, now - 24 * 3600)
-    return int(await client.zcount(PRESENCE_KEY, now - ALIVE_FOR_S, "+inf"))
+    key = presence_key(namespace)
+    await client.zremrangebyscore(key, 0, now - 24 * 3600)
+    return int(await client.zcount(key, now - ALIVE_FOR_S, "+inf"))
