@@ -21,10 +21,14 @@ serve N="2": migrate
         exit 2
     fi
     pids=()
-    trap 'kill "${pids[@]}" 2>/dev/null; wait' INT TERM EXIT
-    uv run aijobs api & pids+=($!)
-    uv run aijobs scheduler & pids+=($!)
-    uv run aijobs worker --processes {{N}} & pids+=($!)
+    # Each part runs in a session of its own, so Ctrl-C reaches only this
+    # script, which then stops every part once, warmly, with SIGTERM. When one
+    # part exits on its own, the others are stopped too.
+    stop() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; wait; }
+    trap stop INT TERM EXIT
+    setsid uv run aijobs api & pids+=($!)
+    setsid uv run aijobs scheduler & pids+=($!)
+    setsid uv run aijobs worker --processes {{N}} & pids+=($!)
     wait -n "${pids[@]}"
 
 # Apply database migrations (Alembic upgrade to head).
