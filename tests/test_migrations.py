@@ -18,6 +18,7 @@ EXPECTED_INDEXES = {
     "ix_job_created_at",
     "ix_job_status_created_at",
     "ix_job_kind_created_at",
+    "ix_job_kind_status_created_at",
     "ix_job_active_lease",
     "ix_job_finished_at",
     "ix_job_idempotency_key",
@@ -58,7 +59,7 @@ def roundtrip(url: str) -> None:
 
     migrate(url, "--downgrade", "base")
     tables, _ = asyncio.run(tables_and_indexes(url))
-    assert "job" not in tables
+    assert not {"job", "job_count"} & tables
 
     migrate(url)
     tables, _ = asyncio.run(tables_and_indexes(url))

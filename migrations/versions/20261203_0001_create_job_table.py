@@ -54,6 +54,7 @@ def upgrade() -> None:
     op.create_index("ix_job_created_at", "job", ["created_at"])
     op.create_index("ix_job_status_created_at", "job", ["status", "created_at"])
     op.create_index("ix_job_kind_created_at", "job", ["kind", "created_at"])
+    op.create_index("ix_job_kind_status_created_at", "job", ["kind", "status", "created_at"])
     op.create_index(
         "ix_job_active_lease",
         "job",

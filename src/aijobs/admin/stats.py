@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aijobs.admin.broker_probe import BrokerProbe
-from aijobs.jobs.models import FINISHED, Job, JobStatus
+from aijobs.jobs.models import FINISHED, Job, JobStatus, job_count
 from aijobs.jobs.repository import utcnow
 
 #: Window over which throughput and run-time percentiles are measured.
@@ -48,10 +48,11 @@ def _percentile(sorted_values: list[float], fraction: float) -> float | None:
 
 
 async def _counts(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
+    query = select(job_count.c.status, func.sum(job_count.c.n)).group_by(job_count.c.status)
+    rows = await session.execute(query)
     counts = {status.value: 0 for status in JobStatus}
     for status, count in rows.all():
-        counts[status] = count
+        counts[status] = int(count)
 
     return counts
 

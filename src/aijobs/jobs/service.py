@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aijobs.errors import Conflict, IdempotencyMismatch, NotFound
 from aijobs.jobs.dispatch import send_jobs
-from aijobs.jobs.models import RETRYABLE, Job, JobStatus
+from aijobs.jobs.models import RETRYABLE, Job, JobStatus, job_count
 from aijobs.jobs.repository import JobRepository, utcnow
 from aijobs.jobs.schemas import JobCreate
 from aijobs.jobs.validation import validate_job
@@ -80,13 +80,16 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
     ) -> tuple[list[Job], int]:
         """A page of jobs, newest first, with the total that match."""
         conditions: list[Any] = []
+        counted: list[Any] = []
         if status is not None:
             conditions.append(Job.status == status)
+            counted.append(job_count.c.status == status)
         if kind is not None:
             conditions.append(Job.kind == kind)
+            counted.append(job_count.c.kind == kind)
 
-        total_query = select(func.count()).select_from(Job).where(*conditions)
-        total = (await self.repository.session.execute(total_query)).scalar_one()
+        total_query = select(func.coalesce(func.sum(job_count.c.n), 0)).where(*counted)
+        total = int((await self.repository.session.execute(total_query)).scalar_one())
         page_query = (
             select(Job)
             .where(*conditions)
