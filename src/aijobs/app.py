@@ -26,6 +26,9 @@ from aijobs.exception_handlers import exception_handlers
 from aijobs.jobs.controllers import JobController
 from aijobs.jobs.registry import load_kinds
 from aijobs.logging import configure_logging
+from aijobs.metrics.api import RequestMetricsMiddleware
+from aijobs.metrics.controllers import MetricsController
+from aijobs.request_id import RequestIdMiddleware
 from aijobs.resources import dispose_engines
 from aijobs.settings import Settings, get_settings
 from aijobs.system.controllers import HealthController
@@ -67,10 +70,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             JobController,
             AdminController,
             HealthController,
+            MetricsController,
             dashboard_router(settings.web_dist_dir),
         ],
         plugins=[SQLAlchemyPlugin(config=alchemy_config(settings))],
         exception_handlers=exception_handlers,
+        middleware=[RequestIdMiddleware(), RequestMetricsMiddleware()],
         lifespan=[lifespan],
         state=State({"broker_probe": probe, "settings": settings}),
         # Our handlers own the root logger and log the unexpected errors themselves.

@@ -21,6 +21,7 @@ from dramatiq.middleware import (
 from periodiq import PeriodiqMiddleware
 
 from aijobs.jobs.middleware import FailJobWhenMessageDies
+from aijobs.metrics.worker import WorkerMetrics
 from aijobs.settings import Settings
 
 #: Deliveries of one message that Dramatiq allows at most. The job row's own
@@ -62,6 +63,8 @@ def build_middleware(settings: Settings) -> list[dramatiq.Middleware]:
         ),
         AsyncIO(),
         PeriodiqMiddleware(skip_delay=PERIODIC_SKIP_AFTER_S),
+        # Last: it measures only the messages that no middleware skipped.
+        WorkerMetrics(),
     ]
 
 

@@ -54,6 +54,11 @@ def _worker(args: argparse.Namespace) -> None:
 
     from dramatiq.cli import main as dramatiq_main
 
+    from aijobs.metrics.multiprocess import prepare_worker_metrics
+
+    # Before Dramatiq forks: the children must inherit the shared metrics directory.
+    prepare_worker_metrics()
+
     processes = args.processes or settings.worker_processes
     threads = args.threads or settings.worker_threads
     sys.argv = [

@@ -55,6 +55,7 @@ class JobKind:
 
 
 _kinds: dict[str, JobKind] = {}
+_loaded = False
 
 
 def register_kind(
@@ -74,10 +75,15 @@ def register_kind(
 
 def load_kinds() -> Mapping[str, JobKind]:
     """Import every module of `aijobs.kinds` once and return the registry."""
+    global _loaded
+    if _loaded:
+        return _kinds
+
     package = importlib.import_module("aijobs.kinds")
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{module.name}")
 
+    _loaded = True
     return _kinds
 
 

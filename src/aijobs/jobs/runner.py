@@ -24,6 +24,7 @@ from aijobs.jobs.models import JobStatus
 from aijobs.jobs.outcomes import backoff_ms, describe, is_transient
 from aijobs.jobs.registry import JobInput, JobKind, get_kind
 from aijobs.jobs.repository import Claim, utcnow
+from aijobs.metrics.jobs import record_attempt_end, record_job_started
 from aijobs.resources import session_scope, worker_id
 from aijobs.settings import Settings, get_settings
 
@@ -59,6 +60,7 @@ async def run_job(job_id: UUID) -> None:
     logger.info(
         "job started", job_id=str(job_id), status=JobStatus.PROCESSING, attempt=claim.attempt
     )
+    record_job_started(claim.kind)
     await _run_claimed(settings, claim)
 
 
@@ -220,6 +222,7 @@ async def _settle(
         )
         return
 
+    record_attempt_end(claim.kind, status, duration_ms / 1000)
     logger.info(
         f"job {status}" if status != JobStatus.PENDING else "job retry scheduled",
         job_id=str(claim.job_id),
