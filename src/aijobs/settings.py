@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         2, ge=1, le=64, description="Worker processes `aijobs worker` starts."
     )
     worker_threads: int = Field(8, ge=1, le=256, description="Threads per worker process.")
+    worker_metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port an `aijobs worker` group serves /metrics on, at HOST; 0 turns it off.",
+    )
     db_pool_size: int = Field(20, ge=1, description="Database connections each process keeps open.")
     db_max_overflow: int = Field(
         10, ge=0, description="Extra connections a process may open under bursts."

@@ -11,7 +11,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from aijobs.logging import configure_logging
 from aijobs.metrics.multiprocess import multiprocess_dir
-from aijobs.metrics.settings import get_metrics_settings
 from aijobs.settings import get_settings
 
 logger = structlog.get_logger(__name__)
@@ -47,7 +46,7 @@ def serve_worker_metrics() -> int:
     """Serve the worker group's metrics until stopped; Dramatiq runs it as a fork."""
     settings = get_settings()
     configure_logging(settings)
-    port = get_metrics_settings().worker_metrics_port
+    port = get_settings().worker_metrics_port
     app = make_wsgi_app(current_registry())
     try:
         server = make_server(settings.host, port, app, handler_class=_QuietHandler)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import structlog
 
-from aijobs.metrics.settings import get_metrics_settings
+from aijobs.settings import get_settings
 
 #: The variable prometheus_client reads to share metrics between processes.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -42,7 +42,7 @@ def prepare_worker_metrics() -> Path | None:
     own PROMETHEUS_MULTIPROC_DIR is used, emptied first; otherwise a private
     temporary directory is made and removed when the group exits.
     """
-    if not get_metrics_settings().worker_metrics_port:
+    if not get_settings().worker_metrics_port:
         return None
 
     if "prometheus_client" in sys.modules:

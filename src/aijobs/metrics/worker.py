@@ -20,7 +20,7 @@ from prometheus_client.multiprocess import mark_process_dead
 
 from aijobs.metrics.exposition import serve_worker_metrics
 from aijobs.metrics.multiprocess import multiprocess_dir
-from aijobs.metrics.settings import get_metrics_settings
+from aijobs.settings import get_settings
 
 #: Buckets of the time a message waited before a worker took it, in seconds.
 QUEUE_WAIT_BUCKETS_S = (0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600)
@@ -55,7 +55,7 @@ class WorkerMetrics(Middleware):
 
     @property
     def forks(self) -> list[Callable[[], int]]:
-        if not get_metrics_settings().worker_metrics_port:
+        if not get_settings().worker_metrics_port:
             return []
 
         if multiprocess_dir() is None:
