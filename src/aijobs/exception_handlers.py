@@ -17,8 +17,9 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from aijobs.database import is_outage
 from aijobs.errors import (
     Conflict,
     DomainError,
@@ -83,10 +84,7 @@ def validation_error(
 
 def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The database went away: 503, without the driver's text."""
-    outage = isinstance(exc, OperationalError | InterfaceError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
-    if not outage:
+    if not is_outage(exc):
         logger.error("database error", path=request.url.path, error=type(exc).__name__)
         return _answer(HTTP_500_INTERNAL_SERVER_ERROR, "internal server error")
 
@@ -118,6 +116,10 @@ def connection_refused(request: Request[Any, Any, Any], exc: Exception) -> Respo
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """An error nobody expected: logged once with its traceback, answered without it."""
+    # asyncpg raises "the database is starting up" and the like unwrapped.
+    if is_outage(exc):
+        return database_unavailable(request, exc)
+
     logger.error("unhandled error", path=request.url.path, exc_info=exc)
     return _answer(HTTP_500_INTERNAL_SERVER_ERROR, "internal server error")
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from aijobs.jobs.errors import PermanentJobError, TransientJobError
 from aijobs.jobs.outcomes import MAX_RETRY_AFTER_S, backoff_ms, describe, is_transient
@@ -19,6 +20,7 @@ SETTINGS = Settings(job_min_backoff_ms=1000, job_max_backoff_ms=60000)
         ConnectionResetError(),
         TimeoutError(),
         OperationalError("SELECT 1", {}, Exception("gone")),
+        asyncpg.CannotConnectNowError("the database system is starting up"),
     ],
 )
 def test_outages_and_timeouts_are_transient(error: Exception) -> None:
@@ -59,3 +61,18 @@ def test_a_database_error_is_described_without_the_driver_text() -> None:
     error = OperationalError("SELECT secret FROM t", {}, ConnectionRefusedError("password=x"))
 
     assert describe(error) == "database unavailable (ConnectionRefusedError)"
+
+
+def test_a_server_that_is_starting_up_is_described_as_unavailable() -> None:
+    error = asyncpg.CannotConnectNowError("the database system is starting up")
+
+    assert describe(error) == "database unavailable (CannotConnectNowError)"
+
+
+def test_a_rejected_statement_is_permanent_and_does_not_quote_the_row() -> None:
+    error = IntegrityError(
+        "INSERT", {}, asyncpg.UniqueViolationError("Key (email)=(a@b.c) already exists")
+    )
+
+    assert not is_transient(error)
+    assert describe(error) == "database error (UniqueViolationError)"

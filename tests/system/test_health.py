@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import database_url
+from tests.pg_starting import starting_postgres
 from tests.support import running_server
 
 
@@ -49,3 +50,18 @@ def test_the_api_answers_503_not_a_trace_when_the_database_is_down() -> None:
     assert response.status_code == 503
     assert response.json()["detail"] == "the database is unavailable; try again shortly"
     assert "Traceback" not in response.text
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("database")
+def test_the_api_answers_503_while_the_database_is_starting_up() -> None:
+    with starting_postgres() as port:
+        url = database_url("none").replace(":5432", f":{port}")
+        with running_server("api", {"DATABASE_URL": url}) as server:
+            jobs = httpx.get(f"{server.url}/jobs", timeout=10)
+            ready = httpx.get(f"{server.url}/health/ready", timeout=10)
+
+    assert jobs.status_code == 503
+    assert jobs.json()["detail"] == "the database is unavailable; try again shortly"
+    assert ready.status_code == 503
+    assert ready.json()["detail"] == "not ready: database unavailable"

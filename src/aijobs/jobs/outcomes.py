@@ -5,8 +5,9 @@ from __future__ import annotations
 from dramatiq.common import compute_backoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
+from aijobs.database import is_outage
 from aijobs.jobs.errors import TransientJobError
 from aijobs.settings import Settings
 
@@ -16,11 +17,8 @@ MAX_RETRY_AFTER_S = 3600
 
 def is_transient(exc: BaseException) -> bool:
     """True for errors that a later attempt may not meet: outages, timeouts."""
-    if isinstance(exc, TransientJobError | OperationalError | InterfaceError):
+    if isinstance(exc, TransientJobError) or is_outage(exc):
         return True
-
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated)
 
     return isinstance(exc, OSError | RedisConnectionError | RedisTimeoutError)
 
@@ -31,8 +29,13 @@ def describe(exc: BaseException) -> str:
     if isinstance(reason, str):
         return reason
 
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    if is_outage(exc):
+        return f"database unavailable ({type(cause).__name__})"
+
+    # The driver's text may quote the row's values; the type alone is enough.
     if isinstance(exc, DBAPIError):
-        return f"database unavailable ({type(exc.orig).__name__})"
+        return f"database error ({type(cause).__name__})"
 
     return f"{type(exc).__name__}: {exc}"[:500]
 
