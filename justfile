@@ -35,6 +35,10 @@ serve N="2": migrate
 migrate:
     uv run aijobs migrate
 
+# The fault suite: kills, freezes and outages against real processes; prints its table.
+chaos *ARGS:
+    uv run python -m tests.chaos {{ARGS}}
+
 # Run every test: Python (PostgreSQL, Redis, worker processes, browser) and the dashboard's.
 test: web-install web-build
     cd {{web}} && npm test

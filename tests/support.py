@@ -60,10 +60,10 @@ async def wait_for(
     return value
 
 
-async def insert_job(**values: Any) -> str:
-    """A job row written straight to the table, as a crashed process would leave it."""
+def new_job_row(**values: Any) -> dict[str, Any]:
+    """The columns of a pending `simulate` job as the API would write them; `values` win."""
     now = utcnow()
-    row = {
+    return {
         "id": str(uuid.uuid4()),
         "kind": "simulate",
         "status": "pending",
@@ -78,6 +78,11 @@ async def insert_job(**values: Any) -> str:
         "enqueued_at": now,
         **values,
     }
+
+
+async def insert_job(**values: Any) -> str:
+    """A job row written straight to the table, as a crashed process would leave it."""
+    row = new_job_row(**values)
     columns = ", ".join(row)
     placeholders = ", ".join(
         f"CAST(:{name} AS jsonb)" if name in ("params", "usage") else f":{name}" for name in row
