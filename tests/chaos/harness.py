@@ -257,7 +257,7 @@ class Chaos:
     def insert_jobs(self, count: int, **values: Any) -> list[str]:
         """Job rows written straight to the table, as a crashed process would leave them."""
         ids = [str(uuid.uuid4()) for _ in range(count)]
-        row = new_job_row(params=json.dumps({"steps": 2, "step_s": 0.2}), **values)
+        row = new_job_row(**{"params": json.dumps({"steps": 2, "step_s": 0.2}), **values})
         del row["id"]
         names = ["id", *row]
         casts = {"id": "::uuid", "params": "::jsonb", "usage": "::jsonb"}
