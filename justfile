@@ -151,18 +151,22 @@ logs-web:
 status:
     @{{ _just }} _compose --profile web --profile load ps -a
 
-# Print the HTTP code of every endpoint of the API at AIJOBS_URL (default http://127.0.0.1:8000).
+# Print the HTTP code of every endpoint of the API at AIJOBS_URL (default http://127.0.0.1:8000),
+# sending the admin key in AIJOBS_API_KEY when it is set.
 [no-exit-message]
 health:
     #!/usr/bin/env python3
     import os, sys, urllib.error, urllib.request
 
     base = os.environ.get("AIJOBS_URL") or "http://127.0.0.1:8000"
+    key = os.environ.get("AIJOBS_API_KEY")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     paths = ("/health", "/health/ready", "/admin/stats", "/jobs", "/schema/openapi.json", "/ui/", "/metrics")
     failed = 0
     for path in paths:
+        request = urllib.request.Request(base.rstrip("/") + path, headers=headers)
         try:
-            with urllib.request.urlopen(base.rstrip("/") + path, timeout=5) as response:
+            with urllib.request.urlopen(request, timeout=5) as response:
                 code = response.status
         except urllib.error.HTTPError as exc:
             code = exc.code
@@ -170,19 +174,23 @@ health:
             code = 0
         ok = 200 <= code < 400
         failed += not ok
-        print(f"{code:03d} {'ok  ' if ok else 'FAIL'} {path}")
+        hint = " (set AIJOBS_API_KEY to an admin key)" if code == 401 and not key else ""
+        print(f"{code:03d} {'ok  ' if ok else 'FAIL'} {path}{hint}")
     if failed:
         sys.exit(f"{failed} of {len(paths)} endpoints failed at {base}")
 
-# Print the API's /admin/stats at AIJOBS_URL (default http://127.0.0.1:8000), pretty.
+# Print the API's /admin/stats at AIJOBS_URL (default http://127.0.0.1:8000), pretty; the
+# admin key comes from AIJOBS_API_KEY.
 [no-exit-message]
 stats:
     #!/usr/bin/env python3
     import json, os, sys, urllib.request
 
     url = (os.environ.get("AIJOBS_URL") or "http://127.0.0.1:8000").rstrip("/") + "/admin/stats"
+    key = os.environ.get("AIJOBS_API_KEY")
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:
             stats = json.load(response)
     except OSError as exc:
         sys.exit(f"no answer from {url}: {exc}")

@@ -110,7 +110,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def hammer(
-    url: str,
+    client_options: dict[str, Any],
     requests: int,
     clients: int,
     send: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
@@ -126,7 +126,7 @@ async def hammer(
 
     async def client_loop() -> None:
         nonlocal remaining, errors
-        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        async with httpx.AsyncClient(**client_options) as client:
             while remaining > 0:
                 remaining -= 1
                 started = time.perf_counter()
@@ -270,27 +270,28 @@ async def run(stack: LocalStack, profile: bool) -> dict[str, Any]:
     await stack.create()
     api = stack.start_api()
     results["api_rss_mb_at_start"] = round(rss_mb(api.pid), 1)
-    async with httpx.AsyncClient(base_url=stack.url, timeout=10) as client:
+    async with httpx.AsyncClient(**stack.client_options) as client:
         for processes in WORKER_GROUPS:
             print(f"bench: drain with {processes} worker process(es)", file=sys.stderr)
             results[f"drain_{processes}"] = await drain_with_workers(stack, client, processes)
 
         # Workers are stopped from here on: submits measure the API alone.
-        await hammer(stack.url, 200, 10, submit_one)
+        await hammer(stack.client_options, 200, 10, submit_one)
         for clients in SUBMIT_CLIENTS:
             print(f"bench: POST /jobs with {clients} clients", file=sys.stderr)
             profiler = None
             if profile and clients == max(SUBMIT_CLIENTS):
                 profiler = Profiler(api.pid, OUT_DIR / "api-profile.txt")
-            sample = await hammer(stack.url, SUBMIT_REQUESTS, clients, submit_one)
+            sample = await hammer(stack.client_options, SUBMIT_REQUESTS, clients, submit_one)
             results[f"submit_{clients}"] = asdict(sample)
             if profiler is not None:
                 results["api_profile"] = profiler.stop()
 
         print("bench: reads", file=sys.stderr)
         results["table_rows"] = (await client.get("/admin/stats")).json()["total"]
-        results["list_jobs"] = asdict(await hammer(stack.url, READ_REQUESTS, 1, list_pending))
-        results["stats"] = asdict(await hammer(stack.url, READ_REQUESTS, 1, read_stats))
+        options = stack.client_options
+        results["list_jobs"] = asdict(await hammer(options, READ_REQUESTS, 1, list_pending))
+        results["stats"] = asdict(await hammer(options, READ_REQUESTS, 1, read_stats))
 
     await asyncio.sleep(IDLE_S)
     results["api_rss_mb_idle"] = round(rss_mb(api.pid), 1)

@@ -9,6 +9,7 @@ show how long users wait for a result, not only how fast the API answers.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from typing import Any
@@ -36,6 +37,12 @@ class JobUser(HttpUser):
     """Submits mostly short simulated jobs and some summaries, and waits for each."""
 
     wait_time = between(0.5, 2.0)
+
+    def on_start(self) -> None:
+        # The API wants a key unless it runs with auth off on loopback (`aijobs dev`).
+        key = os.environ.get("AIJOBS_API_KEY")
+        if key:
+            self.client.headers["Authorization"] = f"Bearer {key}"
 
     @task(8)
     def simulate(self) -> None:

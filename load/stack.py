@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import asyncpg
@@ -211,7 +212,13 @@ class LocalStack:
             "OPENAI_API_KEY": "",
             "WORKER_METRICS_PORT": "0",
             "DATA_DIR": str(OUT_DIR / "data"),
+            # As deployed: every request carries a key. One key cannot stay
+            # under a per-key limit at these rates, so the limit is off.
+            "AUTH_ENABLED": "true",
+            "RATE_LIMIT_PER_MINUTE": "0",
+            "SECRET_KEY": "bench-only-secret",
         }
+        self.api_key = ""
 
     def check_services(self) -> None:
         for url, port, what in (
@@ -230,6 +237,28 @@ class LocalStack:
         migrate = Process("migrate", ["migrate"], self.env, signal.SIGTERM)
         self.processes.append(migrate)
         migrate.run()
+        self.api_key = self._create_admin_key()
+
+    def _create_admin_key(self) -> str:
+        """An admin key, made as an operator makes one; the key is the last line printed."""
+        made = subprocess.run(
+            [sys.executable, "-m", "aijobs", "keys", "create", "--name", "bench", "--admin"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return made.stdout.splitlines()[-1]
+
+    @property
+    def client_options(self) -> dict[str, Any]:
+        """What an httpx client of this stack needs: where it is, and the key."""
+        return {
+            "base_url": self.url,
+            "timeout": 10,
+            "headers": {"Authorization": f"Bearer {self.api_key}"},
+        }
 
     async def destroy(self) -> None:
         for process in reversed(self.processes):

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from aijobs.database import _ensure_sqlite_dir
-from aijobs.jobs.models import Job
+from aijobs.models import Job
 from aijobs.settings import get_settings
 
 config = context.config

@@ -12,11 +12,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from tests.leaks import SERVER_SECRET, leaks, leaks_in_files
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("AIJOBS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -48,6 +51,13 @@ TEST_ENV = {
     "LOG_FORMAT": "console",
     "DATA_DIR": str(ROOT / "var" / "test-data"),
     "OPENAI_API_KEY": "",
+    # The webhook tests' receiver listens here, over http (tests/webhooks/receiver.py).
+    "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.2/32",
+    # Tests of other parts talk to a loopback API without keys or limits;
+    # tests/auth turns both on.
+    "AUTH_ENABLED": "false",
+    "RATE_LIMIT_PER_MINUTE": "0",
+    "SECRET_KEY": SERVER_SECRET,
 }
 os.environ.update(TEST_ENV)
 
@@ -139,3 +149,33 @@ async def clean_jobs(request: pytest.FixtureRequest) -> None:
     from tests.support import execute
 
     await execute("DELETE FROM job")
+
+
+#: When this session started; process logs written since then are this session's.
+SESSION_STARTED = time.time()
+_captured_output: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Keep what every test printed and logged, to look for secrets at the end."""
+    _captured_output.extend(content for _, content in report.sections)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any log of it holds an API key, a webhook secret or a provider key."""
+    logs = [
+        path
+        for path in (ROOT / "var").rglob("*.log")
+        if path.is_file() and path.stat().st_mtime >= SESSION_STARTED
+    ]
+    found = leaks_in_files(logs)
+    captured = leaks("\n".join(_captured_output))
+    if captured:
+        found["captured test output"] = captured
+    if not found:
+        return
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"secrets found in logs: {found}", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

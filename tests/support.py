@@ -38,6 +38,20 @@ async def execute(sql: str, **params: Any) -> None:
         await connection.execute(text(sql), params)
 
 
+async def create_api_key(name: str, admin: bool = False) -> tuple[str, uuid.UUID]:
+    """A key made as `aijobs keys create` makes it: (the key, its row's id)."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from aijobs.auth.models import Role
+    from aijobs.auth.repository import ApiKeyService
+    from aijobs.settings import get_settings
+
+    role = Role.ADMIN if admin else Role.USER
+    async with AsyncSession(engine(), expire_on_commit=False) as session:
+        row, key = await ApiKeyService(session=session).create_key(get_settings(), name, role)
+    return key, row.id
+
+
 async def job_row(job_id: str) -> dict[str, Any]:
     """The job's row as the database holds it."""
     async with engine().connect() as connection:

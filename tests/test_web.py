@@ -67,3 +67,12 @@ async def test_without_a_build_the_dashboard_says_how_to_make_one(tmp_path: Path
 
     assert response.status_code == 404
     assert response.text == NOT_BUILT
+
+
+async def test_dashboard_pages_carry_a_content_security_policy(dist: Path) -> None:
+    async with AsyncTestClient(app_for(dist)) as client:
+        response = await client.get("/ui/")
+
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy

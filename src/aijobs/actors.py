@@ -2,5 +2,6 @@
 
 from aijobs.admin.actors import maintenance
 from aijobs.jobs.actors import run_job
+from aijobs.webhooks.actors import deliver_webhook
 
-__all__ = ["maintenance", "run_job"]
+__all__ = ["deliver_webhook", "maintenance", "run_job"]

@@ -40,7 +40,7 @@ REDIS_HEARTBEAT_TIMEOUT_MS = 60_000
 REDIS_DEAD_MESSAGE_TTL_MS = 7 * 24 * 3600 * 1000
 
 
-def _should_retry(retries: int, exception: BaseException) -> bool:
+def should_retry(retries: int, exception: BaseException) -> bool:
     """Only an explicit Retry from the runner is redelivered: the row decides."""
     return isinstance(exception, dramatiq.Retry) and retries < MAX_MESSAGE_RETRIES
 
@@ -59,7 +59,7 @@ def build_middleware(settings: Settings) -> list[dramatiq.Middleware]:
             max_retries=MAX_MESSAGE_RETRIES,
             min_backoff=settings.job_min_backoff_ms,
             max_backoff=settings.job_max_backoff_ms,
-            retry_when=_should_retry,
+            retry_when=should_retry,
         ),
         AsyncIO(),
         PeriodiqMiddleware(skip_delay=PERIODIC_SKIP_AFTER_S),

@@ -1,4 +1,4 @@
-"""The `aijobs` command: dev, api, worker, scheduler, migrate."""
+"""The `aijobs` command: dev, api, worker, scheduler, migrate, keys."""
 
 from __future__ import annotations
 
@@ -7,14 +7,25 @@ import os
 import sys
 from collections.abc import Sequence
 
+from aijobs.auth.exposure import check_exposure
 from aijobs.settings import SettingsError, get_settings
+
+#: What `aijobs dev` lets webhooks reach unless WEBHOOK_ALLOWED_NETWORKS is set.
+DEV_WEBHOOK_NETWORKS = "127.0.0.0/8,::1"
 
 
 def _dev(args: argparse.Namespace) -> None:
     # Embedded mode whatever .env says about Redis: one process, nothing to install.
     os.environ["REDIS_URL"] = ""
+    # On this machine alone, auth is off unless the environment or .env asks for it.
+    if "auth_enabled" not in get_settings().model_fields_set:
+        os.environ["AUTH_ENABLED"] = "false"
+    if not get_settings().webhook_allowed_networks:
+        # Trying webhooks out takes a receiver on this machine, over plain http.
+        os.environ["WEBHOOK_ALLOWED_NETWORKS"] = DEV_WEBHOOK_NETWORKS
     get_settings.cache_clear()
     settings = get_settings()
+    check_exposure(settings)
 
     from aijobs.ai.documents import seed_data_dir
     from aijobs.migrate import upgrade
@@ -26,6 +37,7 @@ def _dev(args: argparse.Namespace) -> None:
 
 def _api(args: argparse.Namespace) -> None:
     settings = get_settings()
+    check_exposure(settings)
     _serve(settings.host, settings.port, reload=False, workers=args.workers)
 
 
@@ -71,6 +83,7 @@ def _worker(args: argparse.Namespace) -> None:
         "--queues",
         "jobs",
         "maintenance",
+        "webhooks",
         "--skip-logging",
     ]
     raise SystemExit(dramatiq_main())  # type: ignore[no-untyped-call] # dramatiq's CLI
@@ -98,7 +111,7 @@ def _migrate(args: argparse.Namespace) -> None:
     if args.downgrade:
         downgrade(settings, args.downgrade)
     else:
-        upgrade(settings)
+        upgrade(settings, args.revision)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,8 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler.set_defaults(run=_scheduler)
 
     migrate = commands.add_parser("migrate", help="Alembic upgrade to head")
+    migrate.add_argument("--revision", default="head", help="upgrade to REVISION, not head")
     migrate.add_argument("--downgrade", metavar="REVISION", help="downgrade to REVISION instead")
     migrate.set_defaults(run=_migrate)
+
+    from aijobs.auth.commands import add_commands
+
+    add_commands(commands)
     return parser
 
 

@@ -10,7 +10,7 @@ import anyio.to_thread
 import dramatiq
 import structlog
 
-from aijobs.admin.maintenance import resend_lost_messages
+from aijobs.admin.maintenance import resend_lost_messages, resend_pending_webhooks
 from aijobs.resources import session_scope
 from aijobs.settings import Settings
 
@@ -37,9 +37,11 @@ async def embedded_worker(settings: Settings, broker: dramatiq.Broker) -> AsyncI
     worker.start()
 
     # The in-memory broker forgot every message when the last process ended,
-    # so every pending job needs its message again, whatever its age.
+    # so every pending job needs its message again, whatever its age, and so
+    # does every pending webhook that is not waiting out a retry's backoff.
     async with session_scope() as session:
         await resend_lost_messages(session, settings, stale_after_s=0)
+        await resend_pending_webhooks(session, settings, stale_after_s=0)
 
     ticker = asyncio.create_task(_send_maintenance_forever(broker, settings.maintenance_interval_s))
     logger.info("embedded worker started", threads=settings.worker_threads)

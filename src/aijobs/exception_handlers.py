@@ -7,12 +7,13 @@ from typing import Any
 
 import structlog
 from litestar import MediaType, Request, Response
-from litestar.exceptions import ValidationException
+from litestar.exceptions import TooManyRequestsException, ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -43,12 +44,14 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 }
 
 
-def _answer(status_code: int, detail: str, extra: Any = None) -> Response[dict[str, Any]]:
+def _answer(
+    status_code: int, detail: str, extra: Any = None, headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {"status_code": status_code, "detail": detail}
     if extra is not None:
         body["extra"] = extra
 
-    return Response(body, status_code=status_code, media_type=MediaType.JSON)
+    return Response(body, status_code=status_code, media_type=MediaType.JSON, headers=headers)
 
 
 def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
@@ -80,6 +83,18 @@ def validation_error(
         detail = exc.detail
 
     return _answer(HTTP_400_BAD_REQUEST, detail, errors or None)
+
+
+def too_many_requests(
+    _: Request[Any, Any, Any], exc: TooManyRequestsException
+) -> Response[dict[str, Any]]:
+    """The key's requests for this minute are spent: say when the next one is welcome."""
+    headers = {key: str(value) for key, value in (exc.headers or {}).items()}
+    wait_s = max(1, int(headers.get("RateLimit-Reset", "60")))
+    headers["Retry-After"] = str(wait_s)
+    limit = headers.get("RateLimit-Limit", "the")
+    detail = f"rate limit of {limit} requests per minute reached; retry in {wait_s} s"
+    return _answer(HTTP_429_TOO_MANY_REQUESTS, detail, headers=headers)
 
 
 def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -114,6 +129,14 @@ def connection_refused(request: Request[Any, Any, Any], exc: Exception) -> Respo
     )
 
 
+def too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """msgspec gives up on a body nested thousands deep: the client's fault, not ours."""
+    if "deserializing" not in str(exc):
+        return internal_error(request, exc)
+
+    return _answer(HTTP_400_BAD_REQUEST, "body: nested too deeply to read")
+
+
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """An error nobody expected: logged once with its traceback, answered without it."""
     # asyncpg raises "the database is starting up" and the like unwrapped.
@@ -128,6 +151,8 @@ exception_handlers: dict[int | type[Exception], Any] = {
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error,
     DomainError: domain_error,
     ValidationException: validation_error,
+    TooManyRequestsException: too_many_requests,
+    RecursionError: too_deep,
     DBAPIError: database_unavailable,
     ConnectionError: connection_refused,
     RedisConnectionError: connection_refused,

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Where runtime state lives unless told otherwise; git ignores it.
 VAR_DIR = Path("var")
+
+#: A list read from one comma-separated variable rather than from JSON.
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
     """Every knob of aijobs; each field's description is its documentation."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        # `AUTH_ENABLED=` in .env leaves the choice to the command (off only in `aijobs dev`).
+        env_ignore_empty=True,
     )
 
     host: str = Field("127.0.0.1", description="Address the API listens on.")
@@ -93,15 +102,65 @@ class Settings(BaseSettings):
         le=65535,
         description="Port an `aijobs worker` group serves /metrics on, at HOST; 0 turns it off.",
     )
+    auth_enabled: bool = Field(
+        True,
+        description="Require `Authorization: Bearer KEY`; off is allowed only on a loopback HOST.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Server secret that keys the stored API key hashes and the webhook secrets; "
+        "unset, one is made in DATA_DIR/secret_key. Every API and worker process needs the same.",
+    )
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="Requests one API key may make per minute; 0 turns limiting off."
+    )
+    cors_origins: CommaList = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser, comma-separated.",
+    )
+    webhook_max_attempts: int = Field(
+        5, ge=1, le=50, description="Deliveries of one webhook before it is marked failed."
+    )
+    webhook_min_backoff_ms: int = Field(
+        1000, ge=1, description="First delay between webhook deliveries; doubles each time."
+    )
+    webhook_max_backoff_ms: int = Field(
+        300000, ge=1, description="Longest delay between webhook deliveries."
+    )
+    webhook_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="How long one webhook delivery may take."
+    )
+    webhook_allowed_networks: CommaList = Field(
+        default_factory=list,
+        description="CIDRs webhooks may reach although private or loopback, comma-separated "
+        "(`aijobs dev` allows 127.0.0.0/8 and ::1).",
+    )
     db_pool_size: int = Field(20, ge=1, description="Database connections each process keeps open.")
     db_max_overflow: int = Field(
         10, ge=0, description="Extra connections a process may open under bursts."
     )
 
-    @field_validator("redis_url", "openai_api_key", mode="before")
+    @field_validator("redis_url", "openai_api_key", "secret_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("cors_origins", "webhook_allowed_networks", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network such as 10.0.0.0/8") from None
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -81,6 +81,9 @@ async def test_the_list_is_newest_first_and_filtered_by_status_and_kind(client: 
         ({"limit": 0}, "limit"),
         ({"limit": 501}, "limit"),
         ({"offset": -1}, "offset"),
+        ({"offset": 10**30}, "offset"),
+        ({"kind": "simu\x00late"}, "kind"),
+        ({"kind": "Not A Kind"}, "kind"),
     ],
 )
 async def test_a_bad_list_parameter_is_400_naming_it(
@@ -90,6 +93,14 @@ async def test_a_bad_list_parameter_is_400_naming_it(
 
     assert response.status_code == 400
     assert response.json()["detail"].startswith(f"{field}:")
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """A params object with `levels` more objects nested inside it."""
+    value: dict[str, Any] = {}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
 
 
 @pytest.mark.parametrize(
@@ -112,6 +123,12 @@ async def test_a_bad_list_parameter_is_400_naming_it(
         ({"input_text": "a", "webhook_url": "ftp://example.com"}, "webhook_url"),
         ({"input_text": "a", "colour": "blue"}, "colour"),
         ({"kind": "simulate", "params": [1, 2]}, "params"),
+        ({"kind": "simulate", "params": {"pad": "x" * 17000}}, "params"),
+        ({"kind": "simulate", "params": nested(8)}, "params"),
+        ({"input_text": "a", "webhook_url": "https://example.com/" + "x" * 2030}, "webhook_url"),
+        ({"input_text": "nul \x00 inside"}, "input_text"),
+        ({"input_file_path": "reports/q1\x00.md"}, "input_file_path"),
+        ({"kind": "simulate", "params": {"note": "\x00"}}, "params"),
     ],
 )
 async def test_an_invalid_field_is_400_naming_it_and_nothing_is_stored(
@@ -122,6 +139,19 @@ async def test_an_invalid_field_is_400_naming_it_and_nothing_is_stored(
     assert response.status_code == 400, response.text
     detail = response.json()["detail"]
     assert detail.startswith(field), detail
+    assert (await client.get("/jobs")).json()["total"] == 0
+
+
+async def test_params_nested_thousands_deep_are_refused_without_a_crash(client: Any) -> None:
+    levels = 4000
+    body = '{"kind": "simulate", "params": ' + '{"a": ' * levels + "{}" + "}" * levels + "}"
+
+    response = await client.post(
+        "/jobs", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "body: nested too deeply to read"
     assert (await client.get("/jobs")).json()["total"] == 0
 
 

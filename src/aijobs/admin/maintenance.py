@@ -1,4 +1,4 @@
-"""Maintenance: give back expired leases, resend lost messages, purge old jobs.
+"""Maintenance: give back expired leases, resend lost messages and webhooks, purge old jobs.
 
 Every step is a conditional UPDATE or DELETE, so several schedulers running
 at once do each piece of work once: a row changed by one no longer matches
@@ -13,13 +13,15 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, exists, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aijobs.jobs.dispatch import send_jobs
 from aijobs.jobs.models import FINISHED, Job, JobStatus
 from aijobs.jobs.repository import utcnow
 from aijobs.settings import Settings
+from aijobs.webhooks.dispatch import due, pending_if_subscribed, send_webhooks
+from aijobs.webhooks.models import WebhookDelivery, WebhookState
 
 logger = structlog.get_logger(__name__)
 
@@ -33,6 +35,7 @@ class MaintenanceReport:
     canceled: int = 0
     failed: int = 0
     resent: int = 0
+    webhooks_resent: int = 0
     purged: int = 0
 
 
@@ -48,18 +51,21 @@ def _batch(*conditions: Any) -> Any:
     )
 
 
-async def _update(session: AsyncSession, conditions: list[Any], **values: Any) -> list[UUID]:
+async def _update(
+    session: AsyncSession, conditions: list[Any], **values: Any
+) -> dict[UUID, str | None]:
+    """Apply `values` to a batch of matching rows; each changed job's id and webhook_state."""
     now = utcnow()
     statement = (
         update(Job)
         .where(Job.id.in_(_batch(*conditions)), *conditions)
         .values(updated_at=now, **values)
-        .returning(Job.id)
+        .returning(Job.id, Job.webhook_state)
         .execution_options(synchronize_session=False)
     )
-    ids = list((await session.execute(statement)).scalars())
+    changed = {job_id: state for job_id, state in await session.execute(statement)}
     await session.commit()
-    return ids
+    return changed
 
 
 async def settle_expired_leases(session: AsyncSession, settings: Settings) -> MaintenanceReport:
@@ -68,23 +74,22 @@ async def settle_expired_leases(session: AsyncSession, settings: Settings) -> Ma
     report = MaintenanceReport()
     expired = [Job.status == JobStatus.PROCESSING, Job.lease_expires_at < now]
     settled = {"lease_expires_at": None, "worker_id": None}
+    finished = {**settled, "finished_at": now, "webhook_state": pending_if_subscribed()}
 
     canceled = await _update(
         session,
         [*expired, Job.cancel_requested.is_(True)],
         status=JobStatus.CANCELED,
-        finished_at=now,
         progress_message="canceled",
-        **settled,
+        **finished,
     )
     spent = Job.attempts - Job.attempts_floor > settings.job_max_retries
     failed = await _update(
         session,
         [*expired, spent],
         status=JobStatus.FAILED,
-        finished_at=now,
         error_message="worker lost mid-job (lease expired) and no retries are left",
-        **settled,
+        **finished,
     )
     requeued = await _update(
         session,
@@ -95,7 +100,8 @@ async def settle_expired_leases(session: AsyncSession, settings: Settings) -> Ma
         **settled,
     )
     if requeued:
-        await send_jobs(requeued)
+        await send_jobs(list(requeued))
+    await send_webhooks(due([*canceled.items(), *failed.items()]))
 
     report.canceled, report.failed, report.requeued = len(canceled), len(failed), len(requeued)
     for status, ids in (
@@ -121,10 +127,43 @@ async def resend_lost_messages(
         Job.status == JobStatus.PENDING,
         or_(Job.enqueued_at.is_(None), Job.enqueued_at < stale),
     ]
-    ids = await _update(session, conditions, enqueued_at=now)
+    ids = list(await _update(session, conditions, enqueued_at=now))
     if ids:
         await send_jobs(ids)
         logger.info("job messages resent", jobs=len(ids))
+
+    return len(ids)
+
+
+async def resend_pending_webhooks(
+    session: AsyncSession, settings: Settings, *, stale_after_s: float | None = None
+) -> int:
+    """Send again the delivery message of every pending webhook that went quiet.
+
+    Quiet means finished (or last resent) longer ago than JOB_RESEND_AFTER_S,
+    with no attempt within that plus WEBHOOK_MAX_BACKOFF_MS, so a retry still
+    waiting out its backoff is left alone. Touching `updated_at` is what keeps
+    a second scheduler from sending the same message again.
+    """
+    now = utcnow()
+    if stale_after_s is None:
+        stale_after_s = settings.job_resend_after_s
+    stale = now - timedelta(seconds=stale_after_s)
+    quiet_since = stale - timedelta(milliseconds=settings.webhook_max_backoff_ms)
+    recent_attempt = exists().where(
+        WebhookDelivery.job_id == Job.id, WebhookDelivery.created_at > quiet_since
+    )
+    conditions = [
+        # A literal, so that PostgreSQL matches the partial index ix_job_webhook_pending.
+        Job.webhook_state == literal_column(f"'{WebhookState.PENDING}'"),
+        Job.finished_at < stale,
+        Job.updated_at < stale,
+        ~recent_attempt,
+    ]
+    ids = list(await _update(session, conditions))
+    if ids:
+        await send_webhooks(ids)
+        logger.info("webhook messages resent", jobs=len(ids))
 
     return len(ids)
 
@@ -147,5 +186,6 @@ async def run_maintenance(session: AsyncSession, settings: Settings) -> Maintena
     """One full pass; each step commits on its own so one failure spoils nothing else."""
     report = await settle_expired_leases(session, settings)
     report.resent = await resend_lost_messages(session, settings)
+    report.webhooks_resent = await resend_pending_webhooks(session, settings)
     report.purged = await purge_finished(session, settings)
     return report

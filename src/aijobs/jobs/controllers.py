@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aijobs.auth.caller import Caller
+from aijobs.error_responses import API_KEY, errors
 from aijobs.jobs.models import JobStatus
 from aijobs.jobs.schemas import (
     DEFAULT_PAGE_SIZE,
+    KIND_PATTERN,
     MAX_PAGE_SIZE,
     JobBatch,
     JobBatchCreate,
@@ -26,11 +29,15 @@ from aijobs.jobs.service import JobService
 
 
 async def provide_job_service(
-    db_session: NamedDependency[AsyncSession],
+    request: Request[Caller, None, Any], db_session: NamedDependency[AsyncSession]
 ) -> AsyncGenerator[JobService, None]:
     async with JobService.new(session=db_session) as service:
+        service.caller = request.user
         yield service
 
+
+#: Deepest offset into the list; a client paging past it should filter instead.
+MAX_OFFSET = 1_000_000_000
 
 IdempotencyKey = Annotated[
     str | None,
@@ -47,9 +54,15 @@ IdempotencyKey = Annotated[
 class JobController(Controller):
     path = "/jobs"
     tags = ["jobs"]
+    security = API_KEY
     dependencies = {"jobs_service": Provide(provide_job_service)}
 
-    @post("/", operation_id="SubmitJob", status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/",
+        operation_id="SubmitJob",
+        status_code=HTTP_202_ACCEPTED,
+        responses=errors(400, 409, 413, 422),
+    )
     async def submit(
         self,
         jobs_service: NamedDependency[JobService],
@@ -62,7 +75,12 @@ class JobController(Controller):
             JobRead.from_model(job), status_code=HTTP_202_ACCEPTED if created else HTTP_200_OK
         )
 
-    @post("/batch", operation_id="SubmitJobBatch", status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/batch",
+        operation_id="SubmitJobBatch",
+        status_code=HTTP_202_ACCEPTED,
+        responses=errors(400, 413),
+    )
     async def submit_batch(
         self, jobs_service: NamedDependency[JobService], data: JSONBody[JobBatchCreate]
     ) -> JobBatch:
@@ -70,14 +88,14 @@ class JobController(Controller):
         jobs = await jobs_service.submit_many(data.jobs)
         return JobBatch(items=[JobRead.from_model(job) for job in jobs])
 
-    @get("/", operation_id="ListJobs")
+    @get("/", operation_id="ListJobs", responses=errors(400))
     async def list_jobs(
         self,
         jobs_service: NamedDependency[JobService],
         status: FromQuery[JobStatus | None] = None,
-        kind: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        kind: Annotated[str | None, QueryParameter(max_length=64, pattern=KIND_PATTERN)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> JobPage:
         """List jobs, newest first."""
         items, total = await jobs_service.list_jobs(
@@ -90,21 +108,31 @@ class JobController(Controller):
             offset=offset,
         )
 
-    @get("/{job_id:uuid}", operation_id="GetJob")
+    @get("/{job_id:uuid}", operation_id="GetJob", responses=errors(404))
     async def get_job(
         self, jobs_service: NamedDependency[JobService], job_id: FromPath[UUID]
     ) -> JobRead:
         """Read one job."""
         return JobRead.from_model(await jobs_service.get_job(job_id))
 
-    @post("/{job_id:uuid}/cancel", operation_id="CancelJob", status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/{job_id:uuid}/cancel",
+        operation_id="CancelJob",
+        status_code=HTTP_202_ACCEPTED,
+        responses=errors(404, 409),
+    )
     async def cancel(
         self, jobs_service: NamedDependency[JobService], job_id: FromPath[UUID]
     ) -> JobRead:
         """Cancel a job: at once if pending, at its next step if running."""
         return JobRead.from_model(await jobs_service.cancel(job_id))
 
-    @post("/{job_id:uuid}/retry", operation_id="RetryJob", status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/{job_id:uuid}/retry",
+        operation_id="RetryJob",
+        status_code=HTTP_202_ACCEPTED,
+        responses=errors(404, 409),
+    )
     async def retry(
         self, jobs_service: NamedDependency[JobService], job_id: FromPath[UUID]
     ) -> JobRead:

@@ -24,28 +24,32 @@ def job_message(job_id: UUID) -> Message[None]:
     )
 
 
-def send_now(job_ids: Iterable[UUID]) -> None:
-    """Enqueue one message per job; blocking, so call it from a thread."""
+def send_now(messages: Iterable[Message[None]]) -> None:
+    """Enqueue `messages`; blocking, so call it from a thread."""
     broker = dramatiq.get_broker()
-    for job_id in job_ids:
-        broker.enqueue(job_message(job_id))
+    for message in messages:
+        broker.enqueue(message)
 
 
-async def send_jobs(job_ids: list[UUID]) -> bool:
-    """Enqueue messages for committed jobs; False when the broker refused.
+async def send_messages(messages: list[Message[None]], what: str) -> bool:
+    """Enqueue wake-up messages for committed rows; False when the broker refused.
 
-    A failure here loses nothing: the rows are committed as `pending`, and
-    maintenance sends their messages again once they are older than
-    JOB_RESEND_AFTER_S.
+    A failure here loses nothing: the rows are committed, and maintenance
+    sends their messages again once they are late (JOB_RESEND_AFTER_S).
     """
     try:
-        await anyio.to_thread.run_sync(send_now, job_ids)
+        await anyio.to_thread.run_sync(send_now, messages)
     except Exception as exc:
         logger.warning(
-            "job message not sent; maintenance will resend it",
-            jobs=len(job_ids),
+            f"{what} message not sent; maintenance will resend it",
+            messages=len(messages),
             error=type(exc).__name__,
         )
         return False
 
     return True
+
+
+async def send_jobs(job_ids: list[UUID]) -> bool:
+    """Enqueue one run_job message per committed job; False when the broker refused."""
+    return await send_messages([job_message(job_id) for job_id in job_ids], "job")

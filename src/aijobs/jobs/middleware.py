@@ -15,6 +15,7 @@ from aijobs.jobs.dispatch import RUN_JOB_ACTOR
 from aijobs.jobs.models import Job, JobStatus
 from aijobs.jobs.repository import utcnow
 from aijobs.resources import session_scope, worker_id
+from aijobs.webhooks.dispatch import due, pending_if_subscribed, send_webhooks
 
 logger = structlog.get_logger(__name__)
 
@@ -75,14 +76,22 @@ async def _fail_unfinished(job_id: UUID, reason: str) -> None:
             finished_at=now,
             updated_at=now,
             lease_expires_at=None,
+            webhook_state=pending_if_subscribed(),
         )
-        .returning(Job.attempts)
+        .returning(Job.attempts, Job.webhook_state)
     )
     async with session_scope() as session:
-        attempt = (await session.execute(statement)).scalar_one_or_none()
+        row = (await session.execute(statement)).one_or_none()
         await session.commit()
 
-    if attempt is not None:
-        logger.info(
-            "job failed", job_id=str(job_id), status=JobStatus.FAILED, attempt=attempt, error=reason
-        )
+    if row is None:
+        return
+
+    logger.info(
+        "job failed",
+        job_id=str(job_id),
+        status=JobStatus.FAILED,
+        attempt=row.attempts,
+        error=reason,
+    )
+    await send_webhooks(due([(job_id, row.webhook_state)]))

@@ -5,13 +5,15 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
-from advanced_alchemy.types import DateTimeUTC, JsonB
+from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ForeignKey,
     Index,
     Integer,
     SmallInteger,
@@ -58,6 +60,16 @@ class Job(UUIDv7AuditBase):
         # Purge: finished jobs by age.
         Index("ix_job_finished_at", "finished_at"),
         Index("ix_job_idempotency_key", "idempotency_key", unique=True),
+        # A user key's list: its own jobs, newest first, optionally by status.
+        Index("ix_job_owner_id_created_at", "owner_id", "created_at"),
+        Index("ix_job_owner_id_status_created_at", "owner_id", "status", "created_at"),
+        # Maintenance: finished jobs whose webhook has not gone out yet.
+        Index(
+            "ix_job_webhook_pending",
+            "finished_at",
+            postgresql_where=text("webhook_state = 'pending'"),
+            sqlite_where=text("webhook_state = 'pending'"),
+        ),
     )
 
     kind: Mapped[str] = mapped_column(String(64))
@@ -68,6 +80,7 @@ class Job(UUIDv7AuditBase):
     input_file_path: Mapped[str | None] = mapped_column(String(1024), default=None)
     params: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    webhook_state: Mapped[str | None] = mapped_column(String(16), default=None)
     result: Mapped[dict[str, Any] | None] = mapped_column(JsonB, default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     usage: Mapped[dict[str, int]] = mapped_column(JsonB, default=dict)
@@ -84,16 +97,23 @@ class Job(UUIDv7AuditBase):
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
 
-    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The API key that submitted the job; NULL when it came in with auth off.
+    owner_id: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("api_key.id", ondelete="SET NULL"), default=None
+    )
+    # Stored as "<owner id>:<key>", so each API key has its own idempotency keys.
+    idempotency_key: Mapped[str | None] = mapped_column(String(300), default=None)
     request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 #: Jobs by kind and status, kept by database triggers (see migration 0002) so
 #: that counting costs the same at a thousand rows as at a hundred million.
-#: A (kind, status) pair may be spread over several shard rows: sum them.
+#: A (owner, kind, status) may be spread over several shard rows: sum them.
 job_count = Table(
     "job_count",
     Job.metadata,
+    # The owning API key's id as 32 hex digits, or "" for jobs submitted with auth off.
+    Column("owner", String(32), primary_key=True),
     Column("kind", String(64), primary_key=True),
     Column("status", String(16), primary_key=True),
     Column("shard", SmallInteger, primary_key=True),

@@ -18,6 +18,8 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aijobs.jobs.models import Job, JobStatus
+from aijobs.webhooks.dispatch import pending_if_subscribed
+from aijobs.webhooks.models import WebhookState
 
 
 def utcnow() -> datetime:
@@ -41,6 +43,13 @@ class Claim:
     input_file_path: str | None
     cancel_requested: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What a worker learns when its outcome was written."""
+
+    webhook_due: bool
 
 
 def _fenced(job_id: UUID, attempt: int) -> Any:
@@ -127,18 +136,22 @@ async def record_progress(
 
 async def finish(
     session: AsyncSession, job_id: UUID, attempt: int, *, status: JobStatus, **values: Any
-) -> bool:
-    """Move a running attempt to `status` (final or back to pending); False if fenced out."""
+) -> Finished | None:
+    """Move a running attempt to `status` (final or back to pending); None if fenced out."""
     now = utcnow()
     if status != JobStatus.PENDING:
         values.setdefault("finished_at", now)
+        values.setdefault("webhook_state", pending_if_subscribed())
 
     statement = (
         update(Job)
         .where(_fenced(job_id, attempt))
         .values(status=status, lease_expires_at=None, updated_at=now, **values)
-        .returning(Job.id)
+        .returning(Job.webhook_state)
     )
-    won = (await session.execute(statement)).scalar_one_or_none() is not None
+    row = (await session.execute(statement)).one_or_none()
     await session.commit()
-    return won
+    if row is None:
+        return None
+
+    return Finished(webhook_due=row.webhook_state == WebhookState.PENDING)

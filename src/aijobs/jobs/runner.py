@@ -27,6 +27,7 @@ from aijobs.jobs.repository import Claim, utcnow
 from aijobs.metrics.jobs import record_attempt_end, record_job_started
 from aijobs.resources import session_scope, worker_id
 from aijobs.settings import Settings, get_settings
+from aijobs.webhooks.dispatch import send_webhooks
 
 logger = structlog.get_logger(__name__)
 
@@ -194,7 +195,7 @@ async def _settle(
     """Write the attempt's outcome; if the database is away, come back after the lease."""
     try:
         async with session_scope() as session:
-            won = await repository.finish(
+            finished = await repository.finish(
                 session, claim.job_id, claim.attempt, status=status, **values
             )
     except Exception as exc:
@@ -213,7 +214,7 @@ async def _settle(
         raise Retry(delay=delay) from exc
 
     duration_ms = int((time.monotonic() - started) * 1000)
-    if not won:
+    if finished is None:
         logger.warning(
             "job outcome discarded; attempt was fenced out",
             job_id=str(claim.job_id),
@@ -231,3 +232,5 @@ async def _settle(
         duration_ms=duration_ms,
         error=values.get("error_message"),
     )
+    if finished.webhook_due:
+        await send_webhooks([claim.job_id])

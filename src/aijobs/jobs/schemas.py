@@ -10,6 +10,7 @@ import msgspec
 
 from aijobs.ai.documents import MAX_INPUT_TEXT_CHARS, MAX_PATH_CHARS
 from aijobs.jobs.models import Job, JobStatus
+from aijobs.webhooks.policy import MAX_URL_CHARS
 
 #: Most jobs one batch request may create.
 MAX_BATCH_JOBS = 1000
@@ -17,10 +18,15 @@ MAX_BATCH_JOBS = 1000
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 
-Kind = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+#: What a kind's name looks like: a Python-style identifier in lower case.
+KIND_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+Kind = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=KIND_PATTERN)]
 InputText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_INPUT_TEXT_CHARS)]
 FilePath = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PATH_CHARS)]
-WebhookUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^https?://")]
+WebhookUrl = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=MAX_URL_CHARS, pattern=r"^https?://")
+]
 
 
 class JobCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -56,6 +62,7 @@ class JobRead(msgspec.Struct):
     input_text: str | None
     params: dict[str, Any]
     webhook_url: str | None
+    webhook_state: str | None
     result: dict[str, Any] | None
     error_message: str | None
     attempts: int
@@ -79,6 +86,7 @@ class JobRead(msgspec.Struct):
             input_text=job.input_text,
             params=job.params or {},
             webhook_url=job.webhook_url,
+            webhook_state=job.webhook_state,
             result=job.result,
             error_message=job.error_message,
             attempts=job.attempts,

@@ -13,12 +13,15 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from aijobs.auth.caller import LOCAL_CALLER, Caller
 from aijobs.errors import Conflict, IdempotencyMismatch, NotFound
 from aijobs.jobs.dispatch import send_jobs
 from aijobs.jobs.models import RETRYABLE, Job, JobStatus, job_count
 from aijobs.jobs.repository import JobRepository, utcnow
 from aijobs.jobs.schemas import JobCreate
 from aijobs.jobs.validation import validate_job
+from aijobs.webhooks.dispatch import pending_if_subscribed, send_webhooks
+from aijobs.webhooks.models import WebhookState
 
 logger = structlog.get_logger(__name__)
 
@@ -33,17 +36,21 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
 
     repository_type = JobRepository
 
+    #: Whose request this service answers; the API sets it from the request's key.
+    caller: Caller = LOCAL_CALLER
+
     async def submit(self, data: JobCreate, idempotency_key: str | None) -> tuple[Job, bool]:
         """Create one job and send its message; (job, created) where a replay gives False."""
         params = validate_job(data)
         fingerprint = request_hash(data)
-        if idempotency_key is not None:
-            await self._lock_key(idempotency_key)
-            existing = await self._by_key(idempotency_key)
+        key = self._scoped_key(idempotency_key)
+        if key is not None:
+            await self._lock_key(key)
+            existing = await self._by_key(key)
             if existing is not None:
                 return self._replay(existing, fingerprint), False
 
-        job = self._new_job(data, params, idempotency_key, fingerprint)
+        job = self._new_job(data, params, key, fingerprint)
         try:
             self.repository.session.add(job)
             await self.repository.session.commit()
@@ -51,7 +58,7 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
             # Another request with this key committed first (SQLite has no
             # advisory locks); answer as a replay of it.
             await self.repository.session.rollback()
-            existing = await self._by_key(idempotency_key or "")
+            existing = await self._by_key(key or "")
             if existing is None:
                 raise
             return self._replay(existing, fingerprint), False
@@ -78,9 +85,13 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
     async def list_jobs(
         self, *, status: str | None, kind: str | None, limit: int, offset: int
     ) -> tuple[list[Job], int]:
-        """A page of jobs, newest first, with the total that match."""
+        """A page of the caller's jobs (every job for admins), newest first, with the total."""
         conditions: list[Any] = []
         counted: list[Any] = []
+        owner = self.caller.owner_scope
+        if owner is not None:
+            conditions.append(Job.owner_id == owner)
+            counted.append(job_count.c.owner == owner.hex)
         if status is not None:
             conditions.append(Job.status == status)
             counted.append(job_count.c.status == status)
@@ -101,7 +112,8 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
         return items, total
 
     async def get_job(self, job_id: UUID) -> Job:
-        job = await self.get_one_or_none(id=job_id)
+        """The job, if the caller may see it; another key's job is as good as missing."""
+        job = await self.get_one_or_none(Job.id == job_id, *self._visible())
         if job is None:
             raise NotFound(f"job {job_id} not found")
 
@@ -116,6 +128,7 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
             cancel_requested=True,
             finished_at=utcnow(),
             progress_message="canceled",
+            webhook_state=pending_if_subscribed(),
         )
         if job is None:
             job = await self._transition(
@@ -124,6 +137,9 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
         if job is None:
             current = await self.get_job(job_id)
             raise Conflict(f"job {job_id} is already {current.status}; nothing to cancel")
+
+        if job.webhook_state == WebhookState.PENDING:
+            await send_webhooks([job.id])
 
         logger.info(
             "job canceled" if job.status == JobStatus.CANCELED else "job cancel requested",
@@ -149,6 +165,7 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
             started_at=None,
             enqueued_at=utcnow(),
             usage={},
+            webhook_state=None,
         )
         if job is None:
             current = await self.get_job(job_id)
@@ -164,7 +181,7 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
         """Apply `values` if the row still matches `conditions`; the new row or None."""
         statement = (
             update(Job)
-            .where(Job.id == job_id, *conditions)
+            .where(Job.id == job_id, *self._visible(), *conditions)
             .values(updated_at=utcnow(), **values)
             .returning(Job)
             .execution_options(synchronize_session=False)
@@ -183,6 +200,19 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
         if not (await session.execute(lock, {"key": key})).scalar_one():
             raise Conflict("a request with this Idempotency-Key is still in progress; retry later")
 
+    def _visible(self) -> list[Any]:
+        """Conditions that keep the caller to its own jobs."""
+        owner = self.caller.owner_scope
+        return [] if owner is None else [Job.owner_id == owner]
+
+    def _scoped_key(self, idempotency_key: str | None) -> str | None:
+        """Idempotency keys belong to the API key that sent them."""
+        if idempotency_key is None:
+            return None
+
+        owner = self.caller.key_id.hex if self.caller.key_id is not None else "-"
+        return f"{owner}:{idempotency_key}"
+
     async def _by_key(self, key: str) -> Job | None:
         return await self.get_one_or_none(Job.idempotency_key == key)
 
@@ -194,11 +224,11 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
             )
         return existing
 
-    @staticmethod
     def _new_job(
-        data: JobCreate, params: dict[str, Any], key: str | None, fingerprint: str | None
+        self, data: JobCreate, params: dict[str, Any], key: str | None, fingerprint: str | None
     ) -> Job:
         return Job(
+            owner_id=self.caller.key_id,
             kind=data.kind,
             status=JobStatus.PENDING,
             input_text=data.input_text,

@@ -11,9 +11,12 @@ from aijobs.errors import InvalidInput
 from aijobs.jobs.registry import load_kinds
 from aijobs.jobs.schemas import JobCreate
 from aijobs.settings import get_settings
+from aijobs.webhooks.policy import check_webhook_url
 
 #: Largest `params` object accepted, in bytes of its JSON.
 MAX_PARAMS_BYTES = 16 * 1024
+#: Deepest nesting of objects and arrays in `params`; the object itself is level 1.
+MAX_PARAMS_DEPTH = 8
 
 
 def validate_job(data: JobCreate, prefix: str = "") -> dict[str, Any]:
@@ -23,6 +26,8 @@ def validate_job(data: JobCreate, prefix: str = "") -> dict[str, Any]:
     if kind is None:
         known = ", ".join(sorted(kinds))
         raise InvalidInput(f"{prefix}kind", f"unknown kind {data.kind!r}; known kinds: {known}")
+
+    _refuse_nul(data, prefix)
 
     has_text, has_file = data.input_text is not None, data.input_file_path is not None
     if has_text and has_file:
@@ -37,11 +42,16 @@ def validate_job(data: JobCreate, prefix: str = "") -> dict[str, Any]:
             validate_input_text(data.input_text)
         if data.input_file_path is not None:
             resolve_document_path(get_settings().data_dir, data.input_file_path)
+        if data.webhook_url is not None:
+            check_webhook_url(data.webhook_url, get_settings())
     except InvalidInput as exc:
         raise InvalidInput(f"{prefix}{exc.field}", exc.detail.split(": ", 1)[1]) from None
 
     if len(msgspec.json.encode(data.params)) > MAX_PARAMS_BYTES:
         raise InvalidInput(f"{prefix}params", f"larger than {MAX_PARAMS_BYTES} bytes")
+
+    if _nested_deeper_than(data.params, MAX_PARAMS_DEPTH):
+        raise InvalidInput(f"{prefix}params", f"nested deeper than {MAX_PARAMS_DEPTH} levels")
 
     try:
         params = msgspec.convert(data.params, kind.params_type)
@@ -50,6 +60,33 @@ def validate_job(data: JobCreate, prefix: str = "") -> dict[str, Any]:
         raise InvalidInput(f"{prefix}params{where}", message) from None
 
     return msgspec.to_builtins(params)  # type: ignore[no-any-return]
+
+
+def _refuse_nul(data: JobCreate, prefix: str) -> None:
+    """PostgreSQL stores no NUL character in text or JSON, and paths cannot hold one."""
+    texts = {
+        "input_text": data.input_text,
+        "input_file_path": data.input_file_path,
+        "webhook_url": data.webhook_url,
+        "params": msgspec.json.encode(data.params).decode(),
+    }
+    for field, value in texts.items():
+        if value is not None and ("\x00" in value or "\\u0000" in value):
+            raise InvalidInput(f"{prefix}{field}", "contains a NUL character")
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """True when objects and arrays nest past `limit`; a loop, so no input can recurse deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if not isinstance(item, dict | list):
+            continue
+        if level > limit:
+            return True
+        stack.extend((child, level + 1) for child in children)
+    return False
 
 
 def _split_msgspec_error(exc: msgspec.ValidationError) -> tuple[str, str]:
