@@ -6,7 +6,7 @@ import { defineConfig } from 'vite'
 // The API serves this build under /ui/; in development Vite forwards the API
 // paths to a local `aijobs dev` so the browser sees one origin either way.
 const apiTarget = process.env.AIJOBS_API_URL ?? 'http://127.0.0.1:8000'
-const apiPaths = ['/jobs', '/admin', '/health', '/schema']
+const apiPaths = ['/jobs', '/admin', '/health', '/me', '/schema']
 
 export default defineConfig({
   base: '/ui/',

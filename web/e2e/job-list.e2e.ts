@@ -13,7 +13,8 @@ import {
   waitForJob,
 } from './support'
 
-const appUrl = inject('appUrl')
+// These make jobs without a key; the key scenarios are in api-key.e2e.ts.
+const appUrl = inject('authEnabled') ? null : inject('appUrl')
 
 describe.skipIf(!appUrl)('the job list', () => {
   const url = appUrl ?? ''

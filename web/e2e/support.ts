@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 
 import { chromium, type Browser, type Page } from 'playwright-core'
 
-import type { Job, JobCreate } from '../src/api/types'
+import type { Job, JobCreate, Me } from '../src/api/types'
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
@@ -44,16 +44,30 @@ export async function openPage(
   return context.newPage()
 }
 
+/** Run `use` in a fresh page of a Chromium of its own, closed afterwards. */
+export async function inChromium<T>(appUrl: string, use: (page: Page) => Promise<T>): Promise<T> {
+  const browser = await launchChromium()
+  try {
+    return await use(await openPage(browser, appUrl))
+  } finally {
+    await browser.close()
+  }
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true })
   await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true })
 }
 
 /** Create a job through the API itself, as a client program would. */
-export async function createJob(appUrl: string, body: JobCreate): Promise<Job> {
+export async function createJob(
+  appUrl: string,
+  body: JobCreate,
+  apiKey: string | null = null,
+): Promise<Job> {
   const response = await fetch(`${appUrl}/jobs`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...bearer(apiKey) },
     body: JSON.stringify(body),
   })
   if (response.status !== 202) {
@@ -99,7 +113,18 @@ export function shortId(id: string): string {
   return id.slice(-8)
 }
 
+/** Who the API takes `apiKey` for. */
+export async function getMe(appUrl: string, apiKey: string): Promise<Me> {
+  const response = await fetch(`${appUrl}/me`, { headers: bearer(apiKey) })
+  if (!response.ok) throw new Error(`GET /me answered ${response.status}`)
+  return (await response.json()) as Me
+}
+
+function bearer(apiKey: string | null): Record<string, string> {
+  return apiKey ? { Authorization: `Bearer ${apiKey}` } : {}
+}
+
 /** Matches the API's own paths (not the dashboard's, under /ui/). */
 export function isApiUrl(url: URL): boolean {
-  return /^\/(jobs|admin|health)(\/|$)/.test(url.pathname)
+  return /^\/(jobs|admin|health|me)(\/|$)/.test(url.pathname)
 }

@@ -1,9 +1,19 @@
+import { flushPromises } from '@vue/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
 
-import { api, apiReachable, resetApiState } from '@/api/client'
+import {
+  KEY_STORAGE,
+  api,
+  apiReachable,
+  hasApiKey,
+  keyWanted,
+  rateLimited,
+  resetApiState,
+} from '@/api/client'
 import { ApiError, UNREACHABLE, errorFromResponse } from '@/api/errors'
-import { NetworkDown, installFakeFetch } from '@/test/fakeFetch'
-import { makeJob, makePage } from '@/test/fixtures'
+import { givenKeptKey } from '@/test/apiKey'
+import { NetworkDown, installFakeFetch, requireKey } from '@/test/fakeFetch'
+import { makeJob, makeMe, makePage } from '@/test/fixtures'
 
 describe('errorFromResponse', () => {
   it('reads the field path at the start of the detail', () => {
@@ -106,5 +116,125 @@ describe('api', () => {
     await api.getStats().catch(() => undefined)
 
     expect(apiReachable.value).toBe(false)
+  })
+})
+
+describe('the API key', () => {
+  const KEY = 'aij_right'
+  const MISSING = 'missing API key: send `Authorization: Bearer <key>`'
+
+  afterEach(() => {
+    sessionStorage.clear()
+    resetApiState()
+  })
+
+  /** The API with auth on, as far as these tests go. */
+  function apiWithAuth() {
+    return installFakeFetch({
+      'GET /me': requireKey(KEY, { body: makeMe() }),
+      'GET /jobs': requireKey(KEY, { body: makePage([]) }),
+    })
+  }
+
+  it('sends the kept key as a bearer token, in a header and never in the URL', async () => {
+    givenKeptKey(KEY)
+    const { requests } = apiWithAuth()
+
+    await api.listJobs({ limit: 20 })
+
+    expect(requests[0]?.headers.get('Authorization')).toBe(`Bearer ${KEY}`)
+    expect(requests[0]?.url.href).not.toContain(KEY)
+  })
+
+  it('sends no Authorization header while it has no key', async () => {
+    const { requests } = installFakeFetch({ 'GET /jobs': { body: makePage([]) } })
+
+    await api.listJobs()
+
+    expect(requests[0]?.headers.has('Authorization')).toBe(false)
+  })
+
+  it("holds a call the API refuses, asks for a key with the API's reason, then makes the call again", async () => {
+    const { requests } = apiWithAuth()
+
+    let answered = false
+    const listed = api.listJobs().then((page) => {
+      answered = true
+      return page
+    })
+    await flushPromises()
+    expect(keyWanted.value).toBe(MISSING)
+    expect(answered).toBe(false)
+
+    await api.signIn(KEY)
+
+    await expect(listed).resolves.toEqual(makePage([]))
+    expect(keyWanted.value).toBeNull()
+    expect(requests.at(-1)?.headers.get('Authorization')).toBe(`Bearer ${KEY}`)
+  })
+
+  it('keeps an accepted key in sessionStorage only', async () => {
+    apiWithAuth()
+
+    await expect(api.signIn(KEY)).resolves.toEqual(makeMe())
+
+    expect(sessionStorage.getItem(KEY_STORAGE)).toBe(KEY)
+    expect(localStorage.getItem(KEY_STORAGE)).toBeNull()
+    expect(hasApiKey.value).toBe(true)
+  })
+
+  it("refuses a wrong key with the API's message, keeps none and goes on asking", async () => {
+    apiWithAuth()
+    void api.listJobs()
+    await flushPromises()
+
+    const error = await api.signIn('aij_wrong').catch((caught: unknown) => caught)
+
+    expect((error as ApiError).status).toBe(401)
+    expect((error as ApiError).detail).toBe('invalid or revoked API key')
+    expect(sessionStorage.getItem(KEY_STORAGE)).toBeNull()
+    expect(keyWanted.value).toBe(MISSING)
+  })
+
+  it('drops a kept key the API refuses and says why', async () => {
+    givenKeptKey('aij_revoked')
+    apiWithAuth()
+
+    void api.listJobs()
+    await flushPromises()
+
+    expect(keyWanted.value).toBe('invalid or revoked API key')
+    expect(sessionStorage.getItem(KEY_STORAGE)).toBeNull()
+    expect(hasApiKey.value).toBe(false)
+  })
+
+  it('forgets the key on request, and then asks for one again', async () => {
+    givenKeptKey(KEY)
+    const { requests } = apiWithAuth()
+
+    api.forgetKey()
+    void api.me()
+    await flushPromises()
+
+    expect(sessionStorage.getItem(KEY_STORAGE)).toBeNull()
+    expect(hasApiKey.value).toBe(false)
+    expect(requests[0]?.headers.has('Authorization')).toBe(false)
+    expect(keyWanted.value).toBe(MISSING)
+  })
+
+  it('shows the detail of a 429 until the API answers anything else', async () => {
+    const detail = 'rate limit of 600 requests per minute reached; retry in 12 s'
+    let limited = true
+    installFakeFetch({
+      'GET /jobs': () =>
+        limited ? { status: 429, body: { status_code: 429, detail } } : { body: makePage([]) },
+    })
+
+    await api.listJobs().catch(() => undefined)
+    expect(rateLimited.value).toBe(detail)
+
+    limited = false
+    await api.listJobs()
+    expect(rateLimited.value).toBeNull()
   })
 })

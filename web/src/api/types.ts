@@ -4,8 +4,9 @@
  * Written by hand, narrower than the generated ones where the dashboard
  * relies on it (statuses and kinds as unions); ./conformance.ts proves at
  * compile time that they agree with the types generated from the API's
- * OpenAPI document (./schema.d.ts).
+ * OpenAPI document (./schema.d.ts). Newer shapes are the generated ones.
  */
+import type { components } from './schema'
 
 export const JOB_STATUSES = ['pending', 'processing', 'completed', 'failed', 'canceled'] as const
 export type JobStatus = (typeof JOB_STATUSES)[number]
@@ -102,6 +103,10 @@ export interface Stats {
   throughput_per_min: number
   run_time_ms: RunTimePercentiles
 }
+
+/** Who GET /me says the API key is; with auth off, the local caller. */
+export type Me = components['schemas']['Me']
+export type Role = Me['role']
 
 export interface Health {
   status: string

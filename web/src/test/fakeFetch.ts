@@ -57,6 +57,19 @@ export function installFakeFetch(routes: Record<string, FakeRoute>) {
   return { fetch: fake, requests, routes }
 }
 
+/** A route that answers like the API with auth on: only to `Bearer key`. */
+export function requireKey(key: string, route: FakeRoute): FakeRoute {
+  return (request) => {
+    const sent = request.headers.get('Authorization')
+    if (sent === `Bearer ${key}`) return typeof route === 'function' ? route(request) : route
+
+    const detail = sent
+      ? 'invalid or revoked API key'
+      : 'missing API key: send `Authorization: Bearer <key>`'
+    return { status: 401, body: { status_code: 401, detail } }
+  }
+}
+
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), {
     status,

@@ -1,4 +1,4 @@
-import type { Job, JobPage, Stats } from '@/api/types'
+import type { Job, JobPage, Me, Stats } from '@/api/types'
 
 let counter = 0
 
@@ -47,4 +47,8 @@ export function makeStats(overrides: Partial<Stats> = {}): Stats {
     run_time_ms: { p50: 1200, p95: 4100, p99: null },
     ...overrides,
   }
+}
+
+export function makeMe(overrides: Partial<Me> = {}): Me {
+  return { name: 'alice', role: 'user', auth_enabled: true, ...overrides }
 }
