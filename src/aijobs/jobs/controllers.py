@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,12 @@ async def provide_job_service(
         yield service
 
 
+REPLAY = ResponseSpec(
+    data_container=JobRead,
+    description="A replay: the job this Idempotency-Key made before, with the same body.",
+    generate_examples=False,
+)
+
 #: Deepest offset into the list; a client paging past it should filter instead.
 MAX_OFFSET = 1_000_000_000
 
@@ -61,7 +68,7 @@ class JobController(Controller):
         "/",
         operation_id="SubmitJob",
         status_code=HTTP_202_ACCEPTED,
-        responses=errors(400, 409, 413, 422),
+        responses={200: REPLAY, **errors(400, 409, 413, 422)},
     )
     async def submit(
         self,

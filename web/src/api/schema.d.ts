@@ -501,6 +501,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A replay: the job this Idempotency-Key made before, with the same body. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRead"];
+                };
+            };
             /** @description Request accepted, processing continues off-line */
             202: {
                 headers: {
