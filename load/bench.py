@@ -226,7 +226,9 @@ class Profiler:
         self.output = output
         self.popen = subprocess.Popen(
             [
-                *("py-spy", "record", "--pid", str(pid), "--rate", "250", "--format", "raw"),
+                # py-spy is a dev dependency: it sits beside this interpreter.
+                *(str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid)),
+                *("--rate", "250", "--format", "raw"),
                 *("--gil", "--output", str(output), "--nonblocking", "--duration", "120"),
             ],
             stdout=subprocess.DEVNULL,

@@ -57,6 +57,7 @@ TEST_ENV = {
     # tests/auth turns both on.
     "AUTH_ENABLED": "false",
     "RATE_LIMIT_PER_MINUTE": "0",
+    "AUTH_CACHE_S": "0",
     "SECRET_KEY": SERVER_SECRET,
 }
 os.environ.update(TEST_ENV)

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         description="Server secret that keys the stored API key hashes and the webhook secrets; "
         "unset, one is made in DATA_DIR/secret_key. Every API and worker process needs the same.",
     )
+    auth_cache_s: float = Field(
+        5.0,
+        ge=0,
+        description="How long an API process trusts a key it checked; a revoked key is refused "
+        "within this time. 0 checks the database on every request.",
+    )
     rate_limit_per_minute: int = Field(
         600, ge=0, description="Requests one API key may make per minute; 0 turns limiting off."
     )

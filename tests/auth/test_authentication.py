@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
+from aijobs.app import create_app
 from aijobs.auth.models import Role
-from tests.auth.conftest import Key, revoke
+from tests.auth.conftest import Key, auth_settings, revoke
 from tests.support import engine
 
 OPEN = re.compile(r"^/(health|ui|schema|$)")
@@ -123,3 +126,19 @@ async def test_a_key_in_use_gets_its_last_use_recorded(
             text("SELECT last_used_at FROM api_key WHERE name = :name"), {"name": key.name}
         )
         assert row.scalar_one() is not None
+
+
+async def test_a_revoked_key_is_refused_once_the_cache_has_forgotten_it(
+    make_key: Callable[..., Awaitable[Key]],
+) -> None:
+    key = await make_key()
+    app = create_app(auth_settings(auth_cache_s=1.0))
+
+    async with AsyncTestClient(app) as client:
+        before = await client.get("/me", headers=key.headers)
+        await revoke(key)
+        remembered = await client.get("/me", headers=key.headers)
+        await asyncio.sleep(1.2)
+        forgotten = await client.get("/me", headers=key.headers)
+
+    assert [before.status_code, remembered.status_code, forgotten.status_code] == [200, 200, 401]

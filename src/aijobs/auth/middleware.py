@@ -18,10 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aijobs.auth.caller import LOCAL_CALLER, Caller
 from aijobs.auth.repository import ApiKeyService
+from aijobs.auth.secrets import hash_key
 from aijobs.settings import Settings
 
 #: Paths anyone may reach: probes, the dashboard's files, the API's own description.
 OPEN_PATHS = ["^/health", "^/ui", "^/schema", "^/$"]
+#: Keys remembered per process at most; past it the memory starts over.
+MAX_CACHED_KEYS = 10_000
 #: A key's last use is written at most this often per process, in seconds.
 MARK_USED_EVERY_S = 60.0
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="aijobs"'}
@@ -41,6 +44,8 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         self.settings = settings
         self.sessions = sessions
         self.marked: dict[UUID, float] = {}
+        # Keys checked lately, by hash: (valid until, caller). Saves a query per request.
+        self.known: dict[str, tuple[float, Caller]] = {}
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -48,17 +53,34 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         if not self.settings.auth_enabled:
             return AuthenticationResult(user=LOCAL_CALLER, auth=None)
 
-        key = bearer_key(connection.headers.get("authorization"))
+        key_hash = hash_key(self.settings, bearer_key(connection.headers.get("authorization")))
+        caller = self._cached(key_hash)
+        if caller is None:
+            caller = await self._look_up(key_hash)
+
+        return AuthenticationResult(user=caller, auth=None)
+
+    def _cached(self, key_hash: str) -> Caller | None:
+        entry = self.known.get(key_hash)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    async def _look_up(self, key_hash: str) -> Caller:
         async with self.sessions() as session:
             service = ApiKeyService(session=session)
-            caller = await service.authenticate(self.settings, key)
+            caller = await service.authenticate(key_hash)
             if caller is None:
                 raise NotAuthorizedException("invalid or revoked API key", headers=CHALLENGE)
 
             if self._due_for_mark(caller):
                 await service.mark_used(caller)
 
-        return AuthenticationResult(user=caller, auth=None)
+        if self.settings.auth_cache_s > 0:
+            if len(self.known) >= MAX_CACHED_KEYS:
+                self.known.clear()
+            self.known[key_hash] = (time.monotonic() + self.settings.auth_cache_s, caller)
+        return caller
 
     def _due_for_mark(self, caller: Caller) -> bool:
         now = time.monotonic()

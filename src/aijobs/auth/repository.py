@@ -64,10 +64,10 @@ class ApiKeyService(SQLAlchemyAsyncRepositoryService[ApiKey, ApiKeyRepository]):
         await self.get_by_name(name)
         raise Conflict(f"the key {name!r} is already revoked")
 
-    async def authenticate(self, settings: Settings, key: str) -> Caller | None:
-        """The caller holding `key`, or None when it is unknown or revoked."""
+    async def authenticate(self, key_hash: str) -> Caller | None:
+        """The caller whose key hashes to `key_hash`, or None when unknown or revoked."""
         statement = select(ApiKey.id, ApiKey.name, ApiKey.role).where(
-            ApiKey.key_hash == hash_key(settings, key), ApiKey.revoked_at.is_(None)
+            ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)
         )
         row = (await self.repository.session.execute(statement)).one_or_none()
         if row is None:

@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 import structlog
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from aijobs.auth.caller import LOCAL_CALLER, Caller
@@ -50,10 +50,8 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
             if existing is not None:
                 return self._replay(existing, fingerprint), False
 
-        job = self._new_job(data, params, key, fingerprint)
         try:
-            self.repository.session.add(job)
-            await self.repository.session.commit()
+            [job] = await self._insert([self._new_row(data, params, key, fingerprint)])
         except IntegrityError:
             # Another request with this key committed first (SQLite has no
             # advisory locks); answer as a replay of it.
@@ -70,12 +68,12 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
     async def submit_many(self, items: Sequence[JobCreate]) -> list[Job]:
         """Create every job in one transaction, or none, then send their messages."""
         params = [validate_job(item, prefix=f"jobs[{index}].") for index, item in enumerate(items)]
-        jobs = [
-            self._new_job(item, item_params, None, None)
-            for item, item_params in zip(items, params, strict=True)
-        ]
-        self.repository.session.add_all(jobs)
-        await self.repository.session.commit()
+        jobs = await self._insert(
+            [
+                self._new_row(item, item_params, None, None)
+                for item, item_params in zip(items, params, strict=True)
+            ]
+        )
 
         await send_jobs([job.id for job in jobs])
         for job in jobs:
@@ -224,10 +222,21 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
             )
         return existing
 
-    def _new_job(
+    async def _insert(self, rows: list[dict[str, Any]]) -> list[Job]:
+        """Write new jobs with one INSERT … RETURNING and commit.
+
+        Half the CPU of a submit went to the unit of work's flush; a bulk
+        insert skips it and still fills in every column default.
+        """
+        session = self.repository.session
+        jobs = list(await session.scalars(insert(Job).returning(Job), rows))
+        await session.commit()
+        return jobs
+
+    def _new_row(
         self, data: JobCreate, params: dict[str, Any], key: str | None, fingerprint: str | None
-    ) -> Job:
-        return Job(
+    ) -> dict[str, Any]:
+        return dict(
             owner_id=self.caller.key_id,
             kind=data.kind,
             status=JobStatus.PENDING,
