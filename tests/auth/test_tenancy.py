@@ -51,9 +51,10 @@ async def test_each_user_lists_only_its_own_jobs_with_its_own_total(
 
 
 @pytest.mark.parametrize(
-    ("method", "suffix"), [("GET", ""), ("POST", "/cancel"), ("POST", "/retry")]
+    ("method", "suffix"),
+    [("GET", ""), ("POST", "/cancel"), ("POST", "/retry"), ("GET", "/webhook-deliveries")],
 )
-async def test_another_tenants_job_is_404_to_read_cancel_or_retry(
+async def test_another_tenants_job_is_404_to_read_cancel_retry_or_follow(
     auth_client: Any, tenants: Tenants, method: str, suffix: str
 ) -> None:
     alice, bob, _ = tenants
