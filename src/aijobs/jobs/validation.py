@@ -27,7 +27,9 @@ def validate_job(data: JobCreate, prefix: str = "") -> dict[str, Any]:
         known = ", ".join(sorted(kinds))
         raise InvalidInput(f"{prefix}kind", f"unknown kind {data.kind!r}; known kinds: {known}")
 
-    _refuse_nul(data, prefix)
+    # Encoded once: the NUL check and the size limit both read the JSON.
+    params_json = msgspec.json.encode(data.params)
+    _refuse_nul(data, params_json, prefix)
 
     has_text, has_file = data.input_text is not None, data.input_file_path is not None
     if has_text and has_file:
@@ -47,7 +49,7 @@ def validate_job(data: JobCreate, prefix: str = "") -> dict[str, Any]:
     except InvalidInput as exc:
         raise InvalidInput(f"{prefix}{exc.field}", exc.detail.split(": ", 1)[1]) from None
 
-    if len(msgspec.json.encode(data.params)) > MAX_PARAMS_BYTES:
+    if len(params_json) > MAX_PARAMS_BYTES:
         raise InvalidInput(f"{prefix}params", f"larger than {MAX_PARAMS_BYTES} bytes")
 
     if _nested_deeper_than(data.params, MAX_PARAMS_DEPTH):
@@ -62,13 +64,13 @@ def validate_job(data: JobCreate, prefix: str = "") -> dict[str, Any]:
     return msgspec.to_builtins(params)  # type: ignore[no-any-return]
 
 
-def _refuse_nul(data: JobCreate, prefix: str) -> None:
+def _refuse_nul(data: JobCreate, params_json: bytes, prefix: str) -> None:
     """PostgreSQL stores no NUL character in text or JSON, and paths cannot hold one."""
     texts = {
         "input_text": data.input_text,
         "input_file_path": data.input_file_path,
         "webhook_url": data.webhook_url,
-        "params": msgspec.json.encode(data.params).decode(),
+        "params": params_json.decode(),
     }
     for field, value in texts.items():
         if value is not None and ("\x00" in value or "\\u0000" in value):
