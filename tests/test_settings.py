@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from aijobs.cli import given
 from aijobs.settings import Settings, SettingsError, load_settings
 from tests.conftest import ROOT
 
@@ -93,3 +95,40 @@ def test_an_empty_optional_setting_counts_as_unset(monkeypatch: pytest.MonkeyPat
 
     assert settings.redis_url is None
     assert settings.openai_api_key is None
+
+
+def test_an_empty_variable_overrides_env_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `aijobs dev` forces embedded mode by emptying REDIS_URL, whatever .env names.
+    (tmp_path / ".env").write_text("REDIS_URL=redis://127.0.0.1:6379/5\nAUTH_ENABLED=\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REDIS_URL", "")
+    monkeypatch.delenv("AUTH_ENABLED")
+
+    settings = load_settings()
+
+    assert settings.redis_url is None
+    assert settings.auth_enabled is True
+
+
+@pytest.mark.parametrize(
+    ("environment", "env_file", "expected"),
+    [(None, "", False), (None, "AUTH_ENABLED=\n", False), (None, "AUTH_ENABLED=true\n", True),
+     ("", "AUTH_ENABLED=false\n", True), ("false", "", True)],
+)  # fmt: skip
+def test_dev_leaves_auth_to_a_setting_that_has_a_value(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    environment: str | None,
+    env_file: str,
+    expected: bool,
+) -> None:
+    (tmp_path / ".env").write_text(env_file)
+    monkeypatch.chdir(tmp_path)
+    if environment is None:
+        monkeypatch.delenv("AUTH_ENABLED")
+    else:
+        monkeypatch.setenv("AUTH_ENABLED", environment)
+
+    assert given("AUTH_ENABLED") is expected

@@ -14,11 +14,18 @@ from aijobs.settings import SettingsError, get_settings
 DEV_WEBHOOK_NETWORKS = "127.0.0.0/8,::1"
 
 
+def given(name: str) -> bool:
+    """True when the environment or .env gives setting `name` a value that is not empty."""
+    from dotenv import dotenv_values  # pydantic-settings reads .env with it
+
+    return bool(os.environ.get(name) or dotenv_values(".env").get(name))
+
+
 def _dev(args: argparse.Namespace) -> None:
     # Embedded mode whatever .env says about Redis: one process, nothing to install.
     os.environ["REDIS_URL"] = ""
     # On this machine alone, auth is off unless the environment or .env asks for it.
-    if "auth_enabled" not in get_settings().model_fields_set:
+    if not given("AUTH_ENABLED"):
         os.environ["AUTH_ENABLED"] = "false"
     if not get_settings().webhook_allowed_networks:
         # Trying webhooks out takes a receiver on this machine, over plain http.

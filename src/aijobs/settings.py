@@ -25,8 +25,6 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
-        # `AUTH_ENABLED=` in .env leaves the choice to the command (off only in `aijobs dev`).
-        env_ignore_empty=True,
     )
 
     host: str = Field("127.0.0.1", description="Address the API listens on.")
@@ -150,6 +148,12 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("auth_enabled", mode="before")
+    @classmethod
+    def _empty_is_on(cls, value: object) -> object:
+        # `AUTH_ENABLED=` leaves the choice to the command: on, but off under `aijobs dev`.
+        return True if value == "" else value
 
     @field_validator("cors_origins", "webhook_allowed_networks", mode="before")
     @classmethod
