@@ -83,10 +83,12 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         return caller
 
     def _due_for_mark(self, caller: Caller) -> bool:
+        if caller.key_id is None:
+            return False
+
         now = time.monotonic()
-        if caller.key_id is None or now - self.marked.get(caller.key_id, -MARK_USED_EVERY_S) < (
-            MARK_USED_EVERY_S
-        ):
+        last = self.marked.get(caller.key_id)
+        if last is not None and now - last < MARK_USED_EVERY_S:
             return False
 
         self.marked[caller.key_id] = now
