@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from aijobs.broker_pipeline import close_sender
 from aijobs.database import create_engine, session_factory
 from aijobs.settings import get_settings
 
@@ -43,7 +44,8 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
 
 
 async def dispose_engines() -> None:
-    """Close the pool that belongs to the running loop."""
+    """Close the database pool and the Redis sender that belong to the running loop."""
+    await close_sender()
     entry = _engines.pop(id(asyncio.get_running_loop()), None)
     if entry is not None:
         await entry[0].dispose()

@@ -1,4 +1,8 @@
-"""Sending wake-up messages for jobs without blocking the event loop."""
+"""Sending wake-up messages for jobs without blocking the event loop.
+
+Over Redis, a whole list goes in one pipelined round trip; the in-memory
+broker of embedded mode takes them one by one on a thread.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,10 @@ import anyio.to_thread
 import dramatiq
 import structlog
 from dramatiq import Message
+from dramatiq.brokers.redis import RedisBroker
+
+from aijobs.broker_pipeline import sender_for
+from aijobs.settings import get_settings
 
 #: The queue job messages travel on.
 JOB_QUEUE = "jobs"
@@ -37,8 +45,13 @@ async def send_messages(messages: list[Message[None]], what: str) -> bool:
     A failure here loses nothing: the rows are committed, and maintenance
     sends their messages again once they are late (JOB_RESEND_AFTER_S).
     """
+    broker = dramatiq.get_broker()
+    redis_url = get_settings().redis_url
     try:
-        await anyio.to_thread.run_sync(send_now, messages)
+        if isinstance(broker, RedisBroker) and redis_url:
+            await sender_for(broker, redis_url).send(messages)
+        else:
+            await anyio.to_thread.run_sync(send_now, messages)
     except Exception as exc:
         logger.warning(
             f"{what} message not sent; maintenance will resend it",
