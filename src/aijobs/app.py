@@ -35,6 +35,7 @@ from aijobs.database import create_engine
 from aijobs.embedded import embedded_worker
 from aijobs.exception_handlers import exception_handlers
 from aijobs.jobs.controllers import JobController
+from aijobs.jobs.intake import JobIntake
 from aijobs.jobs.registry import load_kinds
 from aijobs.logging import configure_logging
 from aijobs.metrics.api import RequestMetricsMiddleware
@@ -112,7 +113,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.cors_origins
         else None,
         lifespan=[lifespan],
-        state=State({"broker_probe": probe, "settings": settings}),
+        state=State(
+            {
+                "broker_probe": probe,
+                "settings": settings,
+                "job_intake": JobIntake(alchemy.get_engine()),
+            }
+        ),
         # Our handlers own the root logger and log the unexpected errors themselves.
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
         request_max_body_size=MAX_BODY_BYTES,

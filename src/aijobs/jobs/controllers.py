@@ -34,6 +34,7 @@ async def provide_job_service(
 ) -> AsyncGenerator[JobService, None]:
     async with JobService.new(session=db_session) as service:
         service.caller = request.user
+        service.intake = request.app.state.job_intake
         yield service
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from aijobs.auth.caller import LOCAL_CALLER, Caller
 from aijobs.errors import Conflict, IdempotencyMismatch, NotFound
 from aijobs.jobs.dispatch import send_jobs
+from aijobs.jobs.intake import JobIntake
 from aijobs.jobs.models import RETRYABLE, Job, JobStatus, job_count
 from aijobs.jobs.repository import JobRepository, utcnow
 from aijobs.jobs.schemas import JobCreate
@@ -38,17 +39,24 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
 
     #: Whose request this service answers; the API sets it from the request's key.
     caller: Caller = LOCAL_CALLER
+    #: Writes new jobs for the whole process; the API sets it from its state.
+    intake: JobIntake | None = None
 
     async def submit(self, data: JobCreate, idempotency_key: str | None) -> tuple[Job, bool]:
         """Create one job and send its message; (job, created) where a replay gives False."""
         params = validate_job(data)
-        fingerprint = request_hash(data)
         key = self._scoped_key(idempotency_key)
-        if key is not None:
-            await self._lock_key(key)
-            existing = await self._by_key(key)
-            if existing is not None:
-                return self._replay(existing, fingerprint), False
+        if key is None:
+            [job] = await self._intake().add([self._new_row(data, params, None, None)])
+            _log_submitted(job)
+            return job, True
+
+        # Only a keyed request can be replayed, so only it needs a fingerprint.
+        fingerprint = request_hash(data)
+        await self._lock_key(key)
+        existing = await self._by_key(key)
+        if existing is not None:
+            return self._replay(existing, fingerprint), False
 
         try:
             [job] = await self._insert([self._new_row(data, params, key, fingerprint)])
@@ -56,7 +64,7 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
             # Another request with this key committed first (SQLite has no
             # advisory locks); answer as a replay of it.
             await self.repository.session.rollback()
-            existing = await self._by_key(key or "")
+            existing = await self._by_key(key)
             if existing is None:
                 raise
             return self._replay(existing, fingerprint), False
@@ -68,14 +76,12 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
     async def submit_many(self, items: Sequence[JobCreate]) -> list[Job]:
         """Create every job in one transaction, or none, then send their messages."""
         params = [validate_job(item, prefix=f"jobs[{index}].") for index, item in enumerate(items)]
-        jobs = await self._insert(
+        jobs = await self._intake().add(
             [
                 self._new_row(item, item_params, None, None)
                 for item, item_params in zip(items, params, strict=True)
             ]
         )
-
-        await send_jobs([job.id for job in jobs])
         for job in jobs:
             _log_submitted(job)
         return jobs
@@ -222,11 +228,17 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
             )
         return existing
 
-    async def _insert(self, rows: list[dict[str, Any]]) -> list[Job]:
-        """Write new jobs with one INSERT … RETURNING and commit.
+    def _intake(self) -> JobIntake:
+        if self.intake is None:
+            raise RuntimeError("JobService.intake is not set; the API sets it per request")
 
-        Half the CPU of a submit went to the unit of work's flush; a bulk
-        insert skips it and still fills in every column default.
+        return self.intake
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> list[Job]:
+        """Write a keyed job in this request's transaction, which holds the key's lock.
+
+        A bulk INSERT … RETURNING skips the unit of work's flush, which cost
+        half the CPU of a submit, and still fills in every column default.
         """
         session = self.repository.session
         jobs = list(await session.scalars(insert(Job).returning(Job), rows))
