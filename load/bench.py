@@ -9,13 +9,14 @@ then prints one table and writes the same figures to var/bench/bench.json:
 - drain throughput: 2,000 `simulate` jobs with `steps: 0` submitted through
   /jobs/batch, timed until /admin/stats counts them finished, with 1 and 2
   worker processes;
-- GET /jobs (first page, status filter) and GET /admin/stats latency at the
-  table's size after those runs;
+- GET /jobs (first page, status filter) and GET /admin/stats latency with
+  the job table grown to READ_TABLE_ROWS rows (see seed.py);
 - idle memory of the API process and of one worker process;
 - the local summariser's throughput.
 
-The load generator runs on the same machine as the stack and takes its share
-of the CPUs; the figures are what this machine gives, not what a server would.
+The load generator (http_load.py) runs on the same machine as the stack and
+takes its share of the CPUs, which the output states for every timed run; the
+figures are what this machine gives, not what a server would.
 `--profile` samples the API with py-spy during the 50-client run and prints
 the functions most of its Python work went through. Everything it starts, it stops.
 """
@@ -32,14 +33,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from stack import OUT_DIR, CpuWatch, LocalStack, child_pids, rss_mb
+from http_load import run_load
+from seed import count_jobs, fill_jobs
+from stack import ADMIN_KEY_NAME, OUT_DIR, CpuWatch, LocalStack, child_pids, rss_mb
 
 PG_ADMIN_URL = os.environ.get("AIJOBS_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("AIJOBS_BENCH_REDIS", "redis://127.0.0.1:6379/12")
@@ -57,6 +59,8 @@ WORKER_GROUPS = (1, 2)
 WORKER_THREADS = 8
 #: Sequential requests per read-latency run.
 READ_REQUESTS = 500
+#: Jobs in the table while reads are timed: the size the read targets are set for.
+READ_TABLE_ROWS = 1_000_000
 #: Longest one drain may take, and the whole benchmark, in seconds.
 DRAIN_TIMEOUT_S = 90.0
 TIME_BUDGET_S = 280.0
@@ -94,6 +98,7 @@ class Latency:
     per_s: float
     p50_ms: float
     p99_ms: float
+    generator_cpu_us: float
 
 
 @dataclass
@@ -109,57 +114,18 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def hammer(
-    client_options: dict[str, Any],
-    requests: int,
-    clients: int,
-    send: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
-) -> Latency:
-    """Send `requests` requests from `clients` concurrent clients; time each one.
-
-    Each client has its own connection and AsyncClient: one pool shared by 50
-    loops costs the load generator more CPU than the API it measures.
-    """
-    latencies: list[float] = []
-    errors = 0
-    remaining = requests
-
-    async def client_loop() -> None:
-        nonlocal remaining, errors
-        async with httpx.AsyncClient(**client_options) as client:
-            while remaining > 0:
-                remaining -= 1
-                started = time.perf_counter()
-                try:
-                    failed = (await send(client)).status_code >= 400
-                except httpx.HTTPError:
-                    failed = True
-                latencies.append(time.perf_counter() - started)
-                errors += failed
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client_loop() for _ in range(clients)))
-    seconds = time.perf_counter() - started
+async def hammer(stack: LocalStack, requests: int, clients: int, request: bytes) -> Latency:
+    """Send `request` `requests` times from `clients` concurrent connections; time each one."""
+    load = await run_load("127.0.0.1", stack.port, request, requests=requests, clients=clients)
     return Latency(
-        requests=requests,
-        errors=errors,
-        seconds=round(seconds, 3),
-        per_s=round(requests / seconds, 1),
-        p50_ms=round(percentile(latencies, 0.50) * 1000, 2),
-        p99_ms=round(percentile(latencies, 0.99) * 1000, 2),
+        requests=load.requests,
+        errors=load.errors,
+        seconds=round(load.seconds, 3),
+        per_s=round(load.requests / load.seconds, 1),
+        p50_ms=round(percentile(load.latencies, 0.50) * 1000, 2),
+        p99_ms=round(percentile(load.latencies, 0.99) * 1000, 2),
+        generator_cpu_us=round(load.cpu_seconds / load.requests * 1e6, 1),
     )
-
-
-def submit_one(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
-    return client.post("/jobs", json=SIMULATE_NOW)
-
-
-def list_pending(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
-    return client.get("/jobs", params={"status": "pending", "limit": 50})
-
-
-def read_stats(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
-    return client.get("/admin/stats")
 
 
 async def finished_count(client: httpx.AsyncClient) -> int:
@@ -267,6 +233,45 @@ class Profiler:
         return f"{(rest or frames)[0]}, outside our code"
 
 
+async def grow_table(stack: LocalStack, client: httpx.AsyncClient) -> dict[str, float]:
+    """Seed the job table up to READ_TABLE_ROWS; fail if the counters then disagree."""
+    started = time.perf_counter()
+    added = await fill_jobs(stack.database_dsn, ADMIN_KEY_NAME, READ_TABLE_ROWS)
+    seconds = time.perf_counter() - started
+    print(f"bench: seeded {added:,} jobs in {seconds:.1f} s", file=sys.stderr)
+
+    # /admin/stats reads the trigger-kept counters; a bulk insert must leave them exact.
+    total = int((await client.get("/admin/stats")).raise_for_status().json()["total"])
+    counted = await count_jobs(stack.database_dsn)
+    if total != counted:
+        raise RuntimeError(f"/admin/stats counts {total:,} jobs but the table holds {counted:,}")
+    return {"rows": total, "seeded": added, "seconds": round(seconds, 1)}
+
+
+async def measure_submits(stack: LocalStack, api_pid: int, profile: bool) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    submit = stack.encode("POST", "/jobs", SIMULATE_NOW)
+    await hammer(stack, 200, 10, submit)
+    for clients in SUBMIT_CLIENTS:
+        print(f"bench: POST /jobs with {clients} clients", file=sys.stderr)
+        profiler = None
+        if profile and clients == max(SUBMIT_CLIENTS):
+            profiler = Profiler(api_pid, OUT_DIR / "api-profile.txt")
+        results[f"submit_{clients}"] = asdict(await hammer(stack, SUBMIT_REQUESTS, clients, submit))
+        if profiler is not None:
+            results["api_profile"] = profiler.stop()
+    return results
+
+
+async def measure_reads(stack: LocalStack) -> dict[str, Any]:
+    list_pending = stack.encode("GET", "/jobs?status=pending&limit=50")
+    read_stats = stack.encode("GET", "/admin/stats")
+    return {
+        "list_jobs": asdict(await hammer(stack, READ_REQUESTS, 1, list_pending)),
+        "stats": asdict(await hammer(stack, READ_REQUESTS, 1, read_stats)),
+    }
+
+
 async def run(stack: LocalStack, profile: bool) -> dict[str, Any]:
     results: dict[str, Any] = {}
     await stack.create()
@@ -278,22 +283,13 @@ async def run(stack: LocalStack, profile: bool) -> dict[str, Any]:
             results[f"drain_{processes}"] = await drain_with_workers(stack, client, processes)
 
         # Workers are stopped from here on: submits measure the API alone.
-        await hammer(stack.client_options, 200, 10, submit_one)
-        for clients in SUBMIT_CLIENTS:
-            print(f"bench: POST /jobs with {clients} clients", file=sys.stderr)
-            profiler = None
-            if profile and clients == max(SUBMIT_CLIENTS):
-                profiler = Profiler(api.pid, OUT_DIR / "api-profile.txt")
-            sample = await hammer(stack.client_options, SUBMIT_REQUESTS, clients, submit_one)
-            results[f"submit_{clients}"] = asdict(sample)
-            if profiler is not None:
-                results["api_profile"] = profiler.stop()
+        results |= await measure_submits(stack, api.pid, profile)
 
+        print(f"bench: growing the job table to {READ_TABLE_ROWS:,} rows", file=sys.stderr)
+        results["seed"] = await grow_table(stack, client)
+        results["table_rows"] = results["seed"]["rows"]
         print("bench: reads", file=sys.stderr)
-        results["table_rows"] = (await client.get("/admin/stats")).json()["total"]
-        options = stack.client_options
-        results["list_jobs"] = asdict(await hammer(options, READ_REQUESTS, 1, list_pending))
-        results["stats"] = asdict(await hammer(options, READ_REQUESTS, 1, read_stats))
+        results |= await measure_reads(stack)
 
     await asyncio.sleep(IDLE_S)
     results["api_rss_mb_idle"] = round(rss_mb(api.pid), 1)
@@ -362,6 +358,21 @@ def rows_of(results: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def generator_lines(results: dict[str, Any]) -> list[str]:
+    """The load generator's own CPU in each timed run, to show it is not the bound."""
+    runs = [(f"POST /jobs, {clients} clients", f"submit_{clients}") for clients in SUBMIT_CLIENTS]
+    runs += [("GET /jobs?status=pending", "list_jobs"), ("GET /admin/stats", "stats")]
+    lines = []
+    for name, key in runs:
+        sample = results[key]
+        core_percent = sample["generator_cpu_us"] * sample["per_s"] / 10_000
+        lines.append(
+            f"load generator: {sample['generator_cpu_us']:,.0f} µs CPU per request, "
+            f"{core_percent:.0f}% of a core ({name})"
+        )
+    return lines
+
+
 def render(rows: list[Row]) -> str:
     lines = [f"{'metric':<52} {'measured':>14} {'target':>12} {'ratio':>6}  verdict"]
     for row in rows:
@@ -411,6 +422,8 @@ def main() -> None:
     print(render(rows))
     others = ", ".join(machine["other_busy_processes"]) or "none above 5% of a CPU"
     print(f"  also running meanwhile: {others}")
+    for line in generator_lines(results):
+        print(f"  {line}")
     for frame, share in results.get("api_profile", []):
         print(f"  API profile: {share:5.1f}% of GIL samples in {frame}")
 

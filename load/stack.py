@@ -7,6 +7,7 @@ the end.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ from urllib.parse import urlparse
 import asyncpg
 import httpx
 import redis
+from http_load import encode_request
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Where the processes' logs and the results go.
@@ -30,6 +32,8 @@ OUT_DIR = ROOT / "var" / "bench"
 STOP_TIMEOUT_S = 15.0
 #: How long a process gets to be ready, in seconds.
 START_TIMEOUT_S = 60.0
+#: Name of the admin key the benchmark makes and sends with every request.
+ADMIN_KEY_NAME = "bench"
 
 
 def free_port() -> int:
@@ -200,6 +204,8 @@ class LocalStack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes: list[Process] = []
         parsed = urlparse(pg_admin_url)
+        #: The benchmark database, for asyncpg; the app is given the same with its driver.
+        self.database_dsn = parsed._replace(path=f"/{database}").geturl()
         database_url = parsed._replace(scheme="postgresql+asyncpg", path=f"/{database}").geturl()
         self.env = {
             **os.environ,
@@ -242,7 +248,7 @@ class LocalStack:
     def _create_admin_key(self) -> str:
         """An admin key, made as an operator makes one; the key is the last line printed."""
         made = subprocess.run(
-            [sys.executable, "-m", "aijobs", "keys", "create", "--name", "bench", "--admin"],
+            [sys.executable, "-m", "aijobs", "keys", "create", "--name", ADMIN_KEY_NAME, "--admin"],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -259,6 +265,12 @@ class LocalStack:
             "timeout": 10,
             "headers": {"Authorization": f"Bearer {self.api_key}"},
         }
+
+    def encode(self, method: str, target: str, payload: Any = None) -> bytes:
+        """A request to this stack with the key, as bytes for the lean load generator."""
+        body = b"" if payload is None else json.dumps(payload).encode()
+        host = f"127.0.0.1:{self.port}"
+        return encode_request(method, target, host=host, api_key=self.api_key, body=body)
 
     async def destroy(self) -> None:
         for process in reversed(self.processes):
