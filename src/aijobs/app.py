@@ -34,6 +34,7 @@ from aijobs.broker import setup_broker
 from aijobs.database import create_engine
 from aijobs.embedded import embedded_worker
 from aijobs.exception_handlers import exception_handlers
+from aijobs.heap import freeze_startup_objects
 from aijobs.jobs.controllers import JobController
 from aijobs.jobs.intake import JobIntake
 from aijobs.jobs.registry import load_kinds
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with contextlib.AsyncExitStack() as stack:
             if settings.embedded:
                 await stack.enter_async_context(embedded_worker(settings, broker))
+            freeze_startup_objects()
             yield
             await probe.close()
             await dispose_engines()

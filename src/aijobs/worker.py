@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aijobs.admin.presence import WorkerPresence
 from aijobs.broker import setup_broker
+from aijobs.heap import freeze_startup_objects
 from aijobs.jobs.registry import load_kinds
 from aijobs.logging import configure_logging
 from aijobs.settings import get_settings
@@ -17,3 +18,4 @@ broker = setup_broker(
     settings, extra=[WorkerPresence(settings.redis_url, settings.redis_namespace)]
 )
 load_kinds()
+freeze_startup_objects()
