@@ -12,7 +12,7 @@ import redis
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 
-from aijobs.broker_pipeline import PipelinedSender
+from aijobs.broker_pipeline import PipelinedSender, sender_for
 from tests.conftest import TEST_REDIS_URL
 
 pytestmark = pytest.mark.usefixtures("services")
@@ -88,3 +88,13 @@ async def test_an_unreachable_redis_fails_the_send_at_once(
     await sender.close()
 
     assert time.monotonic() - started < 5
+
+
+async def test_only_the_broker_built_from_the_settings_is_pipelined(broker: RedisBroker) -> None:
+    from aijobs.broker import setup_broker
+    from aijobs.settings import get_settings
+
+    configured = setup_broker(get_settings())
+
+    assert sender_for(configured) is not None
+    assert sender_for(broker) is None

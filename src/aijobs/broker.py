@@ -20,6 +20,7 @@ from dramatiq.middleware import (
 )
 from periodiq import PeriodiqMiddleware
 
+from aijobs.broker_pipeline import serve
 from aijobs.jobs.middleware import FailJobWhenMessageDies
 from aijobs.metrics.worker import WorkerMetrics
 from aijobs.settings import Settings
@@ -80,6 +81,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
             heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
             dead_message_ttl=REDIS_DEAD_MESSAGE_TTL_MS,
         )
+        serve(broker, settings.redis_url)
     else:
         broker = StubBroker(middleware=middleware)
 

@@ -91,14 +91,26 @@ class PipelinedSender:
         await self.client.aclose()
 
 
+#: The broker that senders serve and where its Redis is; set by `serve`.
+_served: tuple[RedisBroker, str] | None = None
 #: One sender per event loop: asyncio connections belong to the loop that opened them.
 _senders: dict[int, PipelinedSender] = {}
 
 
-def sender_for(broker: RedisBroker, url: str) -> PipelinedSender:
+def serve(broker: RedisBroker, url: str) -> None:
+    """Send this broker's messages through pipelines to the Redis at `url`."""
+    global _served
+    _served = (broker, url)
+
+
+def sender_for(broker: object) -> PipelinedSender | None:
+    """The running loop's sender for `broker`, or None if the pipeline does not serve it."""
+    if _served is None or broker is not _served[0]:
+        return None
+
     key = id(asyncio.get_running_loop())
     if key not in _senders:
-        _senders[key] = PipelinedSender(broker, url)
+        _senders[key] = PipelinedSender(*_served)
 
     return _senders[key]
 

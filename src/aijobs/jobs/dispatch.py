@@ -13,10 +13,8 @@ import anyio.to_thread
 import dramatiq
 import structlog
 from dramatiq import Message
-from dramatiq.brokers.redis import RedisBroker
 
 from aijobs.broker_pipeline import sender_for
-from aijobs.settings import get_settings
 
 #: The queue job messages travel on.
 JOB_QUEUE = "jobs"
@@ -45,11 +43,12 @@ async def send_messages(messages: list[Message[None]], what: str) -> bool:
     A failure here loses nothing: the rows are committed, and maintenance
     sends their messages again once they are late (JOB_RESEND_AFTER_S).
     """
-    broker = dramatiq.get_broker()
-    redis_url = get_settings().redis_url
+    # The pipeline serves the broker built from the settings; any other
+    # (the in-memory one of embedded mode) sends through its own enqueue.
+    sender = sender_for(dramatiq.get_broker())
     try:
-        if isinstance(broker, RedisBroker) and redis_url:
-            await sender_for(broker, redis_url).send(messages)
+        if sender is not None:
+            await sender.send(messages)
         else:
             await anyio.to_thread.run_sync(send_now, messages)
     except Exception as exc:
