@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
@@ -59,12 +59,17 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """Create an engine whose pool is sized for the process's concurrency."""
+def create_engine(settings: Settings, *, autocommit: bool = False) -> AsyncEngine:
+    """Create an engine whose pool is sized for the process's concurrency.
+
+    With `autocommit`, each statement commits by itself: for the worker's
+    fenced writes, which are one statement each and so cost one round trip.
+    """
+    isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if settings.is_sqlite:
         _ensure_sqlite_dir(settings.database_url)
         engine = create_async_engine(
-            settings.database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}
+            settings.database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **isolation
         )
         _tune_sqlite(engine)
         return engine
@@ -73,14 +78,36 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # forever, so maintenance could never take the job over; the server ends
     # such a session once it has been idle in a transaction for a lease.
     idle_ms = int(settings.job_lease_s * 1000)
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # A ping is a round trip per checkout: as dear as the one-statement
+        # write it would guard, so autocommit pools use _replace_closed instead.
+        pool_pre_ping=not autocommit,
         pool_recycle=1800,
         connect_args={"server_settings": {"idle_in_transaction_session_timeout": str(idle_ms)}},
+        **isolation,
     )
+    if autocommit:
+        _replace_closed(engine)
+    return engine
+
+
+def _replace_closed(engine: AsyncEngine) -> None:
+    """Swap a pooled connection that the server has closed for a new one, at checkout.
+
+    A server that restarts or ends a session closes its side of the socket,
+    and asyncpg notices on the event loop, so the check needs no round trip.
+    A connection that dies after the check fails its statement as an outage,
+    which the worker retries, just as it would after a ping.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(_dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
+        if record.driver_connection.is_closed():
+            # The pool discards this connection and checks out another.
+            raise DisconnectionError("the server closed this pooled connection")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,8 +1,9 @@
 """Per-process resources for code that runs outside a request: actors, maintenance.
 
 Workers run every async actor on one event loop thread per process, so one
-engine per process serves them all. It is created on first use, inside that
-loop, because asyncpg connections belong to the loop that opened them.
+set of engines per process serves them all. They are created on first use,
+inside that loop, because asyncpg connections belong to the loop that opened
+them.
 """
 
 from __future__ import annotations
@@ -12,14 +13,25 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from aijobs.broker_pipeline import close_sender
 from aijobs.database import create_engine, session_factory
 from aijobs.settings import get_settings
 
-_engines: dict[int, tuple[AsyncEngine, async_sessionmaker[AsyncSession]]] = {}
+
+@dataclass(frozen=True, slots=True)
+class _Engines:
+    """One loop's engines: sessions for transactions, autocommit for single statements."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    autocommit: AsyncEngine
+
+
+_engines: dict[int, _Engines] = {}
 
 
 def worker_id() -> str:
@@ -27,25 +39,40 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _sessions() -> async_sessionmaker[AsyncSession]:
+def _loop_engines() -> _Engines:
     key = id(asyncio.get_running_loop())
     if key not in _engines:
-        engine = create_engine(get_settings())
-        _engines[key] = (engine, session_factory(engine))
+        settings = get_settings()
+        engine = create_engine(settings)
+        _engines[key] = _Engines(
+            engine, session_factory(engine), create_engine(settings, autocommit=True)
+        )
 
-    return _engines[key][1]
+    return _engines[key]
 
 
 @asynccontextmanager
 async def session_scope() -> AsyncIterator[AsyncSession]:
     """A session on this loop's engine; the caller commits."""
-    async with _sessions()() as session:
+    async with _loop_engines().sessions() as session:
         yield session
 
 
+@asynccontextmanager
+async def autocommit_scope() -> AsyncIterator[AsyncConnection]:
+    """A connection on which every statement commits by itself, as it ends.
+
+    Only for work that is one statement: two statements on it are two
+    transactions.
+    """
+    async with _loop_engines().autocommit.connect() as connection:
+        yield connection
+
+
 async def dispose_engines() -> None:
-    """Close the database pool and the Redis sender that belong to the running loop."""
+    """Close the database pools and the Redis sender that belong to the running loop."""
     await close_sender()
     entry = _engines.pop(id(asyncio.get_running_loop()), None)
     if entry is not None:
-        await entry[0].dispose()
+        await entry.engine.dispose()
+        await entry.autocommit.dispose()

@@ -139,9 +139,16 @@ class Settings(BaseSettings):
         description="CIDRs webhooks may reach although private or loopback, comma-separated "
         "(`aijobs dev` allows 127.0.0.0/8 and ::1).",
     )
-    db_pool_size: int = Field(20, ge=1, description="Database connections each process keeps open.")
+    db_pool_size: int = Field(
+        20,
+        ge=1,
+        description=(
+            "Database connections each pool keeps open; a worker process has two,"
+            " one for transactions and one for its autocommit job writes."
+        ),
+    )
     db_max_overflow: int = Field(
-        10, ge=0, description="Extra connections a process may open under bursts."
+        10, ge=0, description="Extra connections each pool may open under bursts."
     )
 
     @field_validator("redis_url", "openai_api_key", "secret_key", mode="before")

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from aijobs.jobs import repository
 from aijobs.jobs.errors import JobCanceled, LeaseLost
-from aijobs.resources import session_scope
+from aijobs.resources import autocommit_scope
 
 
 class RunningJob:
@@ -21,9 +21,9 @@ class RunningJob:
 
     async def progress(self, percent: int, message: str | None = None) -> None:
         self._raise_if_stopped()
-        async with session_scope() as session:
+        async with autocommit_scope() as connection:
             cancel = await repository.record_progress(
-                session,
+                connection,
                 self.job_id,
                 self.attempt,
                 progress=max(0, min(99, percent)),

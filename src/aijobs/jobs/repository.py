@@ -4,6 +4,11 @@ Every write a worker makes is a single conditional UPDATE. The claim matches
 only a claimable row, and every later write matches only while the row is
 still `processing` under the same attempt number, so a worker whose lease
 was taken over cannot touch the job again.
+
+The updates are built once and run on an autocommit connection. One
+statement is atomic by itself, so a BEGIN and a COMMIT around it only added
+two round trips; building each statement anew and running it through an ORM
+session took about a third of a worker's CPU on short jobs.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import and_, or_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BindParameter, and_, bindparam, or_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aijobs.jobs.models import Job, JobStatus
 from aijobs.webhooks.dispatch import pending_if_subscribed
@@ -52,45 +57,86 @@ class Finished:
     webhook_due: bool
 
 
-def _fenced(job_id: UUID, attempt: int) -> Any:
-    return and_(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.PROCESSING)
+# Bound at execution; the names differ from every column so that the values
+# given for a SET clause (see `finish`) cannot be mistaken for them.
+_NOW: BindParameter[datetime] = bindparam("now")
+_FENCED = and_(
+    Job.id == bindparam("job_id"),
+    Job.attempts == bindparam("attempt"),
+    Job.status == JobStatus.PROCESSING,
+)
+
+_CLAIM = (
+    update(Job)
+    .where(
+        Job.id == bindparam("job_id"),
+        or_(
+            Job.status == JobStatus.PENDING,
+            and_(Job.status == JobStatus.PROCESSING, Job.lease_expires_at < _NOW),
+        ),
+    )
+    .values(
+        status=JobStatus.PROCESSING,
+        attempts=Job.attempts + 1,
+        lease_expires_at=bindparam("lease_until"),
+        worker_id=bindparam("claimer"),
+        started_at=_NOW,
+        updated_at=_NOW,
+    )
+    .returning(
+        Job.attempts,
+        Job.attempts_floor,
+        Job.kind,
+        Job.params,
+        Job.input_text,
+        Job.input_file_path,
+        Job.cancel_requested,
+        Job.created_at,
+    )
+)
+
+_RENEW = (
+    update(Job)
+    .where(_FENCED)
+    .values(lease_expires_at=bindparam("lease_until"), updated_at=_NOW)
+    .returning(Job.cancel_requested)
+)
+
+_PROGRESS = (
+    update(Job)
+    .where(_FENCED)
+    .values(
+        progress=bindparam("percent"),
+        progress_message=bindparam("message"),
+        usage=bindparam("tokens"),
+        updated_at=_NOW,
+    )
+    .returning(Job.cancel_requested)
+)
+
+# The outcome's own columns come with the parameters: SQLAlchemy sets every
+# column named there, and compiles each set of names once.
+_REQUEUE = (
+    update(Job)
+    .where(_FENCED)
+    .values(lease_expires_at=None, updated_at=_NOW)
+    .returning(Job.webhook_state)
+)
+_END = _REQUEUE.values(finished_at=_NOW, webhook_state=pending_if_subscribed())
 
 
 async def claim(
-    session: AsyncSession, job_id: UUID, *, lease_s: float, worker_id: str
+    connection: AsyncConnection, job_id: UUID, *, lease_s: float, worker_id: str
 ) -> Claim | None:
     """Take the job if it is pending or its lease has expired; None otherwise."""
     now = utcnow()
-    statement = (
-        update(Job)
-        .where(
-            Job.id == job_id,
-            or_(
-                Job.status == JobStatus.PENDING,
-                and_(Job.status == JobStatus.PROCESSING, Job.lease_expires_at < now),
-            ),
-        )
-        .values(
-            status=JobStatus.PROCESSING,
-            attempts=Job.attempts + 1,
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            worker_id=worker_id,
-            started_at=now,
-            updated_at=now,
-        )
-        .returning(
-            Job.attempts,
-            Job.attempts_floor,
-            Job.kind,
-            Job.params,
-            Job.input_text,
-            Job.input_file_path,
-            Job.cancel_requested,
-            Job.created_at,
-        )
-    )
-    row = (await session.execute(statement)).one_or_none()
-    await session.commit()
+    parameters = {
+        "job_id": job_id,
+        "now": now,
+        "lease_until": now + timedelta(seconds=lease_s),
+        "claimer": worker_id,
+    }
+    row = (await connection.execute(_CLAIM, parameters)).one_or_none()
     if row is None:
         return None
 
@@ -98,23 +144,22 @@ async def claim(
 
 
 async def renew_lease(
-    session: AsyncSession, job_id: UUID, attempt: int, *, lease_s: float
+    connection: AsyncConnection, job_id: UUID, attempt: int, *, lease_s: float
 ) -> bool | None:
     """Extend the lease; return whether a cancel is requested, or None if fenced out."""
     now = utcnow()
-    statement = (
-        update(Job)
-        .where(_fenced(job_id, attempt))
-        .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
-        .returning(Job.cancel_requested)
-    )
-    cancel_requested = (await session.execute(statement)).scalar_one_or_none()
-    await session.commit()
+    parameters = {
+        "job_id": job_id,
+        "attempt": attempt,
+        "now": now,
+        "lease_until": now + timedelta(seconds=lease_s),
+    }
+    cancel_requested = (await connection.execute(_RENEW, parameters)).scalar_one_or_none()
     return cancel_requested
 
 
 async def record_progress(
-    session: AsyncSession,
+    connection: AsyncConnection,
     job_id: UUID,
     attempt: int,
     *,
@@ -123,34 +168,28 @@ async def record_progress(
     usage: dict[str, int],
 ) -> bool | None:
     """Write progress; return whether a cancel is requested, or None if fenced out."""
-    statement = (
-        update(Job)
-        .where(_fenced(job_id, attempt))
-        .values(progress=progress, progress_message=message, usage=usage, updated_at=utcnow())
-        .returning(Job.cancel_requested)
-    )
-    cancel_requested = (await session.execute(statement)).scalar_one_or_none()
-    await session.commit()
+    parameters = {
+        "job_id": job_id,
+        "attempt": attempt,
+        "now": utcnow(),
+        "percent": progress,
+        "message": message,
+        "tokens": usage,
+    }
+    cancel_requested = (await connection.execute(_PROGRESS, parameters)).scalar_one_or_none()
     return cancel_requested
 
 
 async def finish(
-    session: AsyncSession, job_id: UUID, attempt: int, *, status: JobStatus, **values: Any
+    connection: AsyncConnection, job_id: UUID, attempt: int, *, status: JobStatus, **values: Any
 ) -> Finished | None:
-    """Move a running attempt to `status` (final or back to pending); None if fenced out."""
-    now = utcnow()
-    if status != JobStatus.PENDING:
-        values.setdefault("finished_at", now)
-        values.setdefault("webhook_state", pending_if_subscribed())
+    """Move a running attempt to `status` (final or back to pending); None if fenced out.
 
-    statement = (
-        update(Job)
-        .where(_fenced(job_id, attempt))
-        .values(status=status, lease_expires_at=None, updated_at=now, **values)
-        .returning(Job.webhook_state)
-    )
-    row = (await session.execute(statement)).one_or_none()
-    await session.commit()
+    `values` name the other columns the outcome sets, such as `result`.
+    """
+    statement = _REQUEUE if status == JobStatus.PENDING else _END
+    parameters = {"job_id": job_id, "attempt": attempt, "now": utcnow(), "status": status}
+    row = (await connection.execute(statement, {**parameters, **values})).one_or_none()
     if row is None:
         return None
 

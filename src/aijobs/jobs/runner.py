@@ -25,7 +25,7 @@ from aijobs.jobs.outcomes import backoff_ms, describe, is_transient
 from aijobs.jobs.registry import JobInput, JobKind, get_kind
 from aijobs.jobs.repository import Claim, utcnow
 from aijobs.metrics.jobs import record_attempt_end, record_job_started
-from aijobs.resources import session_scope, worker_id
+from aijobs.resources import autocommit_scope, worker_id
 from aijobs.settings import Settings, get_settings
 from aijobs.webhooks.dispatch import send_webhooks
 
@@ -43,9 +43,9 @@ async def run_job(job_id: UUID) -> None:
     """Process one message for `job_id`; raise Retry to have Dramatiq deliver it again."""
     settings = get_settings()
     try:
-        async with session_scope() as session:
+        async with autocommit_scope() as connection:
             claim = await repository.claim(
-                session, job_id, lease_s=settings.job_lease_s, worker_id=worker_id()
+                connection, job_id, lease_s=settings.job_lease_s, worker_id=worker_id()
             )
     except Exception as exc:
         if not is_transient(exc):
@@ -146,9 +146,9 @@ async def _heartbeat(settings: Settings, ctx: RunningJob, handler: asyncio.Task[
     while True:
         await asyncio.sleep(interval)
         try:
-            async with session_scope() as session:
+            async with autocommit_scope() as connection:
                 cancel = await repository.renew_lease(
-                    session, ctx.job_id, ctx.attempt, lease_s=settings.job_lease_s
+                    connection, ctx.job_id, ctx.attempt, lease_s=settings.job_lease_s
                 )
         except Exception as exc:
             # A missed beat is survivable; the lease is sized for two of them.
@@ -194,9 +194,9 @@ async def _settle(
 ) -> None:
     """Write the attempt's outcome; if the database is away, come back after the lease."""
     try:
-        async with session_scope() as session:
+        async with autocommit_scope() as connection:
             finished = await repository.finish(
-                session, claim.job_id, claim.attempt, status=status, **values
+                connection, claim.job_id, claim.attempt, status=status, **values
             )
     except Exception as exc:
         if not is_transient(exc):
