@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exclude=OPEN_PATHS,
     )
     rate_limit = rate_limit_config(settings)
+    intake = JobIntake(create_engine(settings, autocommit=True))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             freeze_startup_objects()
             yield
             await probe.close()
+            await intake.close()
             await dispose_engines()
 
     return Litestar(
@@ -119,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             {
                 "broker_probe": probe,
                 "settings": settings,
-                "job_intake": JobIntake(alchemy.get_engine()),
+                "job_intake": intake,
             }
         ),
         # Our handlers own the root logger and log the unexpected errors themselves.

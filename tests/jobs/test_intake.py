@@ -47,7 +47,8 @@ def row(text: str) -> dict[str, Any]:
 
 @pytest.fixture
 async def engine() -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(get_settings())
+    """An autocommit engine, as the API gives its intake."""
+    engine = create_engine(get_settings(), autocommit=True)
     yield engine
     await engine.dispose()
 
@@ -104,6 +105,20 @@ async def test_a_lone_request_is_written_at_once_and_its_message_sent(
     assert job.status == JobStatus.PENDING
     assert len(inserts) == 1
     assert str(job.id) in queued_job_ids()
+
+
+async def test_the_largest_group_is_one_statement_and_so_one_transaction(
+    engine: AsyncEngine, inserts: list[str], poison_trigger: None
+) -> None:
+    # The last of MAX_GROUP_ROWS rows is refused: had the group been split
+    # into pages, the first pages would have committed on their own.
+    rows = [row(f"row {i}") for i in range(intake_module.MAX_GROUP_ROWS - 1)] + [row(POISON)]
+
+    with pytest.raises(Exception, match="poison"):
+        await JobIntake(engine).add(rows)
+
+    assert len(inserts) == 1
+    assert await job_count() == 0
 
 
 async def test_concurrent_requests_share_inserts_and_each_gets_its_own_rows(

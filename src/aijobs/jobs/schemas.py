@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
+from sqlalchemy import Row
 
 from aijobs.ai.documents import MAX_INPUT_TEXT_CHARS, MAX_PATH_CHARS
 from aijobs.jobs.models import Job, JobStatus
@@ -74,7 +75,8 @@ class JobRead(msgspec.Struct):
     updated_at: datetime
 
     @classmethod
-    def from_model(cls, job: Job) -> JobRead:
+    def from_model(cls, job: Job | Row[Any]) -> JobRead:
+        """From an ORM job or a row of the job table, which have the same attributes."""
         usage = job.usage or {}
         return cls(
             id=job.id,

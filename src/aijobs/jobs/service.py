@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 import structlog
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Row, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from aijobs.auth.caller import LOCAL_CALLER, Caller
@@ -42,14 +42,16 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
     #: Writes new jobs for the whole process; the API sets it from its state.
     intake: JobIntake | None = None
 
-    async def submit(self, data: JobCreate, idempotency_key: str | None) -> tuple[Job, bool]:
+    async def submit(
+        self, data: JobCreate, idempotency_key: str | None
+    ) -> tuple[Job | Row[Any], bool]:
         """Create one job and send its message; (job, created) where a replay gives False."""
         params = validate_job(data)
         key = self._scoped_key(idempotency_key)
         if key is None:
-            [job] = await self._intake().add([self._new_row(data, params, None, None)])
-            _log_submitted(job)
-            return job, True
+            [row] = await self._intake().add([self._new_row(data, params, None, None)])
+            _log_submitted(row)
+            return row, True
 
         # Only a keyed request can be replayed, so only it needs a fingerprint.
         fingerprint = request_hash(data)
@@ -73,7 +75,7 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
         _log_submitted(job)
         return job, True
 
-    async def submit_many(self, items: Sequence[JobCreate]) -> list[Job]:
+    async def submit_many(self, items: Sequence[JobCreate]) -> list[Row[Any]]:
         """Create every job in one transaction, or none, then send their messages."""
         params = [validate_job(item, prefix=f"jobs[{index}].") for index, item in enumerate(items)]
         jobs = await self._intake().add(
@@ -262,5 +264,5 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
         )
 
 
-def _log_submitted(job: Job) -> None:
+def _log_submitted(job: Job | Row[Any]) -> None:
     logger.info("job submitted", job_id=str(job.id), status=job.status, kind=job.kind, attempt=0)
