@@ -42,6 +42,7 @@ from aijobs.logging import configure_logging
 from aijobs.metrics.api import RequestMetricsMiddleware
 from aijobs.metrics.controllers import MetricsController
 from aijobs.request_id import RequestIdMiddleware
+from aijobs.request_sessions import session_ender
 from aijobs.resources import dispose_engines
 from aijobs.security_headers import SecurityHeadersMiddleware
 from aijobs.settings import Settings, get_settings
@@ -55,12 +56,14 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     """Request-scoped sessions, committed when the handler answers below 300."""
-    return SQLAlchemyAsyncConfig(
+    config = SQLAlchemyAsyncConfig(
         engine_instance=create_engine(settings),
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit",
         create_all=False,
     )
+    # The config picks its session's scope key as it is made; the hook needs it.
+    config.before_send_handler = session_ender(config.session_scope_key)
+    return config
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
