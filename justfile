@@ -220,8 +220,8 @@ load-test-headless USERS="20" SECONDS="30":
         --host "${AIJOBS_URL:-http://127.0.0.1:8000}" --csv var/load/aijobs --only-summary
 
 # Measure API latency, drain throughput and memory on the local PostgreSQL and Redis.
-bench:
-    uv run python load/bench.py
+bench *ARGS:
+    uv run python load/bench.py {{ ARGS }}
 
 # Stop the containers and delete var/'s runtime files (volumes and var/data stay).
 [no-exit-message]

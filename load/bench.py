@@ -2,8 +2,9 @@
 
 `uv run python load/bench.py` (or `just bench`) creates its own database
 `aijobs_bench` on the local PostgreSQL and empties Redis db 12, runs
-`aijobs migrate`, one `aijobs api` and `aijobs worker` groups on spare ports,
-then prints one table and writes the same figures to var/bench/bench.json:
+`aijobs migrate`, `aijobs api` (a process per CPU, or `--api-processes N`) and
+`aijobs worker` groups on spare ports, then prints one table and writes the
+same figures to var/bench/bench.json:
 
 - POST /jobs throughput and latency at 10 and 50 concurrent clients;
 - drain throughput: 2,000 `simulate` jobs with `steps: 0` submitted through
@@ -48,7 +49,7 @@ REDIS_URL = os.environ.get("AIJOBS_BENCH_REDIS", "redis://127.0.0.1:6379/12")
 DATABASE = "aijobs_bench"
 
 #: Requests per submit run, and the concurrent clients of each run.
-SUBMIT_REQUESTS = 2_000
+SUBMIT_REQUESTS = 5_000
 SUBMIT_CLIENTS = (10, 50)
 #: Jobs per drain run, sent in batches of the API's largest size.
 DRAIN_JOBS = 2_000
@@ -56,6 +57,9 @@ BATCH_SIZE = 1_000
 #: Jobs run before each drain so that imports and connection pools are warm.
 WARMUP_JOBS = 200
 WORKER_GROUPS = (1, 2)
+#: API processes unless --api-processes says otherwise: one per CPU, as the
+#: README advises. Each has its own intake, so groups are smaller than with one.
+API_PROCESSES = os.cpu_count() or 1
 WORKER_THREADS = 8
 #: Sequential requests per read-latency run.
 READ_REQUESTS = 500
@@ -251,7 +255,8 @@ async def grow_table(stack: LocalStack, client: httpx.AsyncClient) -> dict[str, 
 async def measure_submits(stack: LocalStack, api_pid: int, profile: bool) -> dict[str, Any]:
     results: dict[str, Any] = {}
     submit = stack.encode("POST", "/jobs", SIMULATE_NOW)
-    await hammer(stack, 200, 10, submit)
+    # Every connection of every API process is opened and used before timing.
+    await hammer(stack, 1_000, max(SUBMIT_CLIENTS), submit)
     for clients in SUBMIT_CLIENTS:
         print(f"bench: POST /jobs with {clients} clients", file=sys.stderr)
         profiler = None
@@ -272,18 +277,44 @@ async def measure_reads(stack: LocalStack) -> dict[str, Any]:
     }
 
 
-async def run(stack: LocalStack, profile: bool) -> dict[str, Any]:
+def api_server_pid(pid: int, processes: int) -> int:
+    """One process that serves requests: with several, Uvicorn's supervisor serves none."""
+    if processes == 1:
+        return pid
+
+    def servers() -> list[int]:
+        # Multiprocessing's resource tracker is a child too; servers are spawned.
+        return [child for child in child_pids(pid) if b"spawn_main" in _cmdline(child)]
+
+    deadline = time.monotonic() + 30
+    while len(found := servers()) < processes and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not found:
+        raise RuntimeError("the API's server processes did not start")
+    return found[0]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+async def run(stack: LocalStack, profile: bool, api_processes: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     await stack.create()
-    api = stack.start_api()
-    results["api_rss_mb_at_start"] = round(rss_mb(api.pid), 1)
+    api = stack.start_api(api_processes)
+    results["api_processes"] = api_processes
+    server = api_server_pid(api.pid, api_processes)
+    results["api_rss_mb_at_start"] = round(rss_mb(server), 1)
     async with httpx.AsyncClient(**stack.client_options) as client:
         for processes in WORKER_GROUPS:
             print(f"bench: drain with {processes} worker process(es)", file=sys.stderr)
             results[f"drain_{processes}"] = await drain_with_workers(stack, client, processes)
 
         # Workers are stopped from here on: submits measure the API alone.
-        results |= await measure_submits(stack, api.pid, profile)
+        results |= await measure_submits(stack, server, profile)
 
         print(f"bench: growing the job table to {READ_TABLE_ROWS:,} rows", file=sys.stderr)
         results["seed"] = await grow_table(stack, client)
@@ -292,7 +323,7 @@ async def run(stack: LocalStack, profile: bool) -> dict[str, Any]:
         results |= await measure_reads(stack)
 
     await asyncio.sleep(IDLE_S)
-    results["api_rss_mb_idle"] = round(rss_mb(api.pid), 1)
+    results["api_rss_mb_idle"] = round(rss_mb(server), 1)
     return results
 
 
@@ -346,7 +377,12 @@ def rows_of(results: dict[str, Any]) -> list[Row]:
             "ms",
             Target(20, at_least=False),
         ),
-        Row("idle RSS, API process", results["api_rss_mb_idle"], "MB", Target(150, at_least=False)),
+        Row(
+            "idle RSS, one API process",
+            results["api_rss_mb_idle"],
+            "MB",
+            Target(150, at_least=False),
+        ),
         Row(
             "idle RSS, one worker process",
             results[f"drain_{max(WORKER_GROUPS)}"]["worker_process_rss_mb"],
@@ -389,6 +425,13 @@ def render(rows: list[Row]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", action="store_true", help="sample the API with py-spy")
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=API_PROCESSES,
+        metavar="N",
+        help="run `aijobs api --workers N`; memory and the profile are of one of them",
+    )
     args = parser.parse_args()
 
     started = datetime.now(UTC)
@@ -404,7 +447,7 @@ def main() -> None:
     async def measured() -> dict[str, Any]:
         try:
             async with asyncio.timeout(TIME_BUDGET_S):
-                return await run(stack, args.profile)
+                return await run(stack, args.profile, args.api_processes)
         finally:
             await stack.destroy()
 
@@ -419,6 +462,10 @@ def main() -> None:
     title = f"aijobs bench, {started:%Y-%m-%d %H:%M} UTC, {machine['cpus']} CPUs"
     load = ", ".join(f"{value:g}" for value in machine["load_average_before"])
     print(f"\n{title}, load average before: {load}")
+    print(
+        f"API: {results['api_processes']} process(es); workers: {WORKER_THREADS} threads"
+        " a process; submits and reads are timed with the workers stopped"
+    )
     print(render(rows))
     others = ", ".join(machine["other_busy_processes"]) or "none above 5% of a CPU"
     print(f"  also running meanwhile: {others}")

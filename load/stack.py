@@ -285,9 +285,11 @@ class LocalStack:
         finally:
             await connection.close()
 
-    def start_api(self) -> Process:
+    def start_api(self, processes: int = 1) -> Process:
+        """`aijobs api --workers PROCESSES`, once it answers /health."""
         # Uvicorn stops gracefully on SIGINT, as on Ctrl-C.
-        api = Process("api", ["api"], self.env, signal.SIGINT).start()
+        args = ["api", "--workers", str(processes)]
+        api = Process("api", args, self.env, signal.SIGINT).start()
         self.processes.append(api)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
