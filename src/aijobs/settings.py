@@ -143,8 +143,8 @@ class Settings(BaseSettings):
         20,
         ge=1,
         description=(
-            "Database connections each pool keeps open; a worker process has two,"
-            " one for transactions and one for its autocommit job writes."
+            "Database connections each pool keeps open; API and worker processes have"
+            " two, one for transactions and one for single-statement writes."
         ),
     )
     db_max_overflow: int = Field(
