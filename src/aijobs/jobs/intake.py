@@ -11,7 +11,7 @@ fail its neighbours; an outage fails the whole group at once.
 
 The statement is plain Core on an autocommit connection: one round trip, no
 BEGIN or COMMIT around it, and rows come back as rows, not ORM objects, whose
-construction cost more than the insert itself.
+construction had cost about as much again as the insert.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ class JobIntake:
     """Groups concurrent inserts of new jobs; answers each request with its own rows."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        #: Best an autocommit engine (create_engine(..., autocommit=True)):
-        #: any other pays for a BEGIN and a COMMIT around every group.
+        #: Meant to be an autocommit engine (create_engine(..., autocommit=True));
+        #: any other works too but pays for a BEGIN and a COMMIT around each group.
         self.engine = engine
         self.waiting: list[_Request] = []
         # The loop keeps only weak references to tasks; these must not vanish mid-write.
