@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -25,7 +26,9 @@ IDLE_IN_TRANSACTION_TIMEOUT = "25P03"
 
 def is_outage(exc: BaseException) -> bool:
     """True when `exc` says the database cannot be reached, whatever layer raised it."""
-    if isinstance(exc, OperationalError | InterfaceError):
+    # asyncpg's own InterfaceError comes bare from the worker's direct statements
+    # (see `aijobs.direct_sql`); SQLAlchemy wraps the same as its InterfaceError.
+    if isinstance(exc, OperationalError | InterfaceError | asyncpg.InterfaceError):
         return True
 
     if isinstance(exc, DBAPIError):

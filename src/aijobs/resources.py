@@ -15,10 +15,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aijobs.broker_pipeline import close_sender
 from aijobs.database import create_engine, session_factory
+from aijobs.direct_sql import open_pool
+from aijobs.jobs.repository import FencedConnection
 from aijobs.settings import get_settings
 
 
@@ -28,7 +31,9 @@ class _Engines:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    autocommit: AsyncEngine
+    # SQLite's single statements go through SQLAlchemy; PostgreSQL's through `direct`.
+    autocommit: AsyncEngine | None
+    direct: asyncio.Task[asyncpg.Pool] | None
 
 
 _engines: dict[int, _Engines] = {}
@@ -44,9 +49,16 @@ def _loop_engines() -> _Engines:
     if key not in _engines:
         settings = get_settings()
         engine = create_engine(settings)
-        _engines[key] = _Engines(
-            engine, session_factory(engine), create_engine(settings, autocommit=True)
-        )
+        if settings.is_sqlite:
+            autocommit, direct = create_engine(settings, autocommit=True), None
+        else:
+            pool_size = settings.db_pool_size + settings.db_max_overflow
+            # A task, so that the loop's first callers all wait for the same pool.
+            autocommit, direct = (
+                None,
+                asyncio.ensure_future(open_pool(engine.url, max_size=pool_size)),
+            )
+        _engines[key] = _Engines(engine, session_factory(engine), autocommit, direct)
 
     return _engines[key]
 
@@ -59,13 +71,22 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
 
 
 @asynccontextmanager
-async def autocommit_scope() -> AsyncIterator[AsyncConnection]:
+async def autocommit_scope() -> AsyncIterator[FencedConnection]:
     """A connection on which every statement commits by itself, as it ends.
 
     Only for work that is one statement: two statements on it are two
-    transactions.
+    transactions. On PostgreSQL it is a bare asyncpg connection, for
+    `aijobs.jobs.repository`'s fenced writes.
     """
-    async with _loop_engines().autocommit.connect() as connection:
+    engines = _loop_engines()
+    if engines.direct is not None:
+        pool = await asyncio.shield(engines.direct)
+        async with pool.acquire() as connection:
+            yield connection
+        return
+
+    assert engines.autocommit is not None
+    async with engines.autocommit.connect() as connection:
         yield connection
 
 
@@ -75,4 +96,7 @@ async def dispose_engines() -> None:
     entry = _engines.pop(id(asyncio.get_running_loop()), None)
     if entry is not None:
         await entry.engine.dispose()
-        await entry.autocommit.dispose()
+        if entry.autocommit is not None:
+            await entry.autocommit.dispose()
+        if entry.direct is not None:
+            await (await entry.direct).close()
