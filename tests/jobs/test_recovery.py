@@ -100,6 +100,32 @@ async def test_a_frozen_worker_cannot_write_after_its_lease_was_taken_over(clien
         assert await job_row(job["id"]) == completed
 
 
+async def test_an_attempt_whose_lease_was_taken_stops_at_its_next_heartbeat(client: Any) -> None:
+    with running_worker(threads=1) as worker:
+        # Given a job in one long step, so that only the heartbeat can notice
+        body = {"kind": "simulate", "params": {"steps": 1, "step_s": 60}}
+        job = (await client.post("/jobs", json=body)).json()
+        await wait_for(lambda: read(client, job["id"]), lambda j: j["status"] == "processing")
+
+        # When another worker takes the job over, as after an expired lease
+        await execute(
+            "UPDATE job SET attempts = attempts + 1, worker_id = 'elsewhere' WHERE id = :id",
+            id=job["id"],
+        )
+        taken = await job_row(job["id"])
+
+        # Then the worker gives up the attempt within a lease, and its only thread is free
+        quick = await client.post("/jobs", json={"kind": "simulate", "params": {"steps": 0}})
+        done = await wait_for(
+            lambda: read(client, quick.json()["id"]),
+            lambda j: j["status"] == "completed",
+            timeout=LEASE_S + 5,
+        )
+        assert done["attempts"] == 1
+        assert "job lease lost" in worker.output()
+        assert await job_row(job["id"]) == taken
+
+
 async def test_a_job_whose_message_never_reached_redis_is_sent_again(client: Any) -> None:
     # Given a broker that cannot be reached when the job is submitted
     real = dramatiq.get_broker()

@@ -103,7 +103,12 @@ async def _run_claimed(settings: Settings, claim: Claim) -> None:
 
 
 async def _execute(settings: Settings, claim: Claim, ctx: RunningJob) -> dict[str, Any]:
-    """Run the kind's handler under the time limit, with the lease heartbeat beside it."""
+    """Run the kind's handler under the time limit, with the lease heartbeat beside it.
+
+    The handler runs in this task, not in one of its own, and the heartbeat waits
+    on a timer: for short jobs, two tasks made, scheduled and cancelled per job
+    were a visible share of the event loop that all of a process's jobs share.
+    """
     if claim.cancel_requested:
         raise JobCanceled()
 
@@ -112,13 +117,14 @@ async def _execute(settings: Settings, claim: Claim, ctx: RunningJob) -> dict[st
         raise PermanentJobError(f"unknown job kind {claim.kind!r}")
 
     job_input = _job_input(kind, claim)
-    handler = asyncio.create_task(kind.handler(ctx, job_input))
-    heartbeat = asyncio.create_task(_heartbeat(settings, ctx, handler))
+    heartbeat = _Heartbeat(settings, ctx)
     try:
         async with asyncio.timeout(settings.job_time_limit_s) as deadline:
-            return await handler
+            return await kind.handler(ctx, job_input)
     except asyncio.CancelledError:
         if ctx.lease_lost:
+            # The heartbeat's own cancel: undo it so that later timeouts in this task work.
+            heartbeat.task.uncancel()
             raise LeaseLost() from None
         raise
     except TimeoutError:
@@ -126,9 +132,7 @@ async def _execute(settings: Settings, claim: Claim, ctx: RunningJob) -> dict[st
             raise TimeLimitHit() from None
         raise
     finally:
-        heartbeat.cancel()
-        if not handler.done():
-            handler.cancel()
+        heartbeat.stop()
 
 
 def _job_input(kind: JobKind, claim: Claim) -> JobInput:
@@ -140,28 +144,56 @@ def _job_input(kind: JobKind, claim: Claim) -> JobInput:
     return JobInput(claim.input_text, claim.input_file_path, params)
 
 
-async def _heartbeat(settings: Settings, ctx: RunningJob, handler: asyncio.Task[Any]) -> None:
-    """Renew the lease until cancelled; stop the handler if the lease was taken over."""
-    interval = settings.job_lease_s / BEATS_PER_LEASE
-    while True:
-        await asyncio.sleep(interval)
+class _Heartbeat:
+    """Renew the lease every third of it; cancel the job's task if the lease was taken over.
+
+    A timer, not a sleeping task, waits between beats: most jobs end before the first.
+    """
+
+    def __init__(self, settings: Settings, ctx: RunningJob) -> None:
+        self.settings = settings
+        self.ctx = ctx
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("a job runs inside an asyncio task")
+
+        self.task = task
+        self.interval = settings.job_lease_s / BEATS_PER_LEASE
+        self.loop = asyncio.get_running_loop()
+        self.timer: asyncio.TimerHandle | None = self.loop.call_later(self.interval, self._beat)
+        self.renewal: asyncio.Task[None] | None = None
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.renewal is not None:
+            self.renewal.cancel()
+
+    def _beat(self) -> None:
+        self.renewal = self.loop.create_task(self._renew())
+
+    async def _renew(self) -> None:
+        ctx = self.ctx
         try:
             async with autocommit_scope() as connection:
                 cancel = await repository.renew_lease(
-                    connection, ctx.job_id, ctx.attempt, lease_s=settings.job_lease_s
+                    connection, ctx.job_id, ctx.attempt, lease_s=self.settings.job_lease_s
                 )
         except Exception as exc:
             # A missed beat is survivable; the lease is sized for two of them.
             logger.warning("lease renewal failed", job_id=str(ctx.job_id), error=describe(exc))
-            continue
+            cancel = False
 
         if cancel is None:
             ctx.lease_lost = True
-            handler.cancel()
+            self.timer = None
+            self.task.cancel()
             return
 
         if cancel:
             ctx.cancel_requested = True
+        self.timer = self.loop.call_later(self.interval, self._beat)
 
 
 async def _retry_or_fail(
