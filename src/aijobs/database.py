@@ -62,6 +62,15 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
 
+def server_settings(settings: Settings) -> dict[str, str]:
+    """PostgreSQL session settings for every connection aijobs opens."""
+    # A process frozen between a write and its COMMIT would hold its row locks
+    # forever, so maintenance could never take the job over; the server ends
+    # such a session once it has been idle in a transaction for a lease.
+    idle_ms = int(settings.job_lease_s * 1000)
+    return {"idle_in_transaction_session_timeout": str(idle_ms)}
+
+
 def create_engine(settings: Settings, *, autocommit: bool = False) -> AsyncEngine:
     """Create an engine whose pool is sized for the process's concurrency.
 
@@ -77,10 +86,6 @@ def create_engine(settings: Settings, *, autocommit: bool = False) -> AsyncEngin
         _tune_sqlite(engine)
         return engine
 
-    # A process frozen between a write and its COMMIT would hold its row locks
-    # forever, so maintenance could never take the job over; the server ends
-    # such a session once it has been idle in a transaction for a lease.
-    idle_ms = int(settings.job_lease_s * 1000)
     engine = create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -89,7 +94,7 @@ def create_engine(settings: Settings, *, autocommit: bool = False) -> AsyncEngin
         # write it would guard, so autocommit pools use _replace_closed instead.
         pool_pre_ping=not autocommit,
         pool_recycle=1800,
-        connect_args={"server_settings": {"idle_in_transaction_session_timeout": str(idle_ms)}},
+        connect_args={"server_settings": server_settings(settings)},
         **isolation,
     )
     if autocommit:

@@ -86,12 +86,15 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     """
 
 
-async def open_pool(url: URL, *, max_size: int) -> asyncpg.Pool:
+async def open_pool(
+    url: URL, *, max_size: int, server_settings: dict[str, str] | None = None
+) -> asyncpg.Pool:
     """A pool that opens connections as they are needed; asyncpg replaces closed ones."""
     return await asyncpg.create_pool(
         min_size=0,
         max_size=max_size,
         init=_use_json_codecs,
         reset=_keep_session,
+        server_settings=server_settings,
         **connect_options(url),
     )

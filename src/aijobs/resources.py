@@ -19,7 +19,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aijobs.broker_pipeline import close_sender
-from aijobs.database import create_engine, session_factory
+from aijobs.database import create_engine, server_settings, session_factory
 from aijobs.direct_sql import open_pool
 from aijobs.jobs.repository import FencedConnection
 from aijobs.settings import get_settings
@@ -49,15 +49,18 @@ def _loop_engines() -> _Engines:
     if key not in _engines:
         settings = get_settings()
         engine = create_engine(settings)
+        autocommit: AsyncEngine | None = None
+        direct: asyncio.Task[asyncpg.Pool] | None = None
         if settings.is_sqlite:
-            autocommit, direct = create_engine(settings, autocommit=True), None
+            autocommit = create_engine(settings, autocommit=True)
         else:
-            pool_size = settings.db_pool_size + settings.db_max_overflow
             # A task, so that the loop's first callers all wait for the same pool.
-            autocommit, direct = (
-                None,
-                asyncio.ensure_future(open_pool(engine.url, max_size=pool_size)),
+            pool = open_pool(
+                engine.url,
+                max_size=settings.db_pool_size + settings.db_max_overflow,
+                server_settings=server_settings(settings),
             )
+            direct = asyncio.ensure_future(pool)
         _engines[key] = _Engines(engine, session_factory(engine), autocommit, direct)
 
     return _engines[key]
