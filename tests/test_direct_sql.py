@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from aijobs.database import is_outage
 from aijobs.direct_sql import DirectStatement, connect_options, open_pool
 from aijobs.jobs.models import Job, JobStatus
-from tests.support import execute, job_row
+from tests.support import execute, insert_job, job_row
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -23,17 +23,6 @@ _SET_RESULT = (
     .values(result=bindparam("value"), updated_at=func.now())
     .returning(Job.result, Job.status)
 )
-
-
-async def a_pending_job() -> str:
-    job_id = "0193f0c0-0000-7000-8000-000000000001"
-    await execute(
-        "INSERT INTO job (id, kind, status, progress, params, usage, attempts, attempts_floor,"
-        " cancel_requested, created_at, updated_at) VALUES (:id, 'simulate', 'pending', 0,"
-        " '{}', '{}', 0, 0, false, now(), now())",
-        id=job_id,
-    )
-    return job_id
 
 
 def test_connect_options_keep_asyncpg_s_and_drop_the_dialect_s_own() -> None:
@@ -53,7 +42,7 @@ def test_connect_options_keep_asyncpg_s_and_drop_the_dialect_s_own() -> None:
 
 
 async def test_json_values_and_fixed_values_reach_the_row(database: str) -> None:
-    job_id = await a_pending_job()
+    job_id = await insert_job()
     value = {"summary": "naïve café, 東京", "scores": [1, 2.5, None], "nested": {"ok": True}}
     pool = await open_pool(make_url(database), max_size=1)
     try:
@@ -103,7 +92,7 @@ async def test_a_connection_lost_during_a_statement_fails_as_an_outage(database:
 async def test_a_pooled_connection_the_server_ended_is_replaced_at_the_next_use(
     database: str,
 ) -> None:
-    job_id = await a_pending_job()
+    job_id = await insert_job()
     pool = await open_pool(make_url(database), max_size=1)
     try:
         async with pool.acquire() as connection:
