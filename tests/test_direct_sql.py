@@ -123,3 +123,20 @@ def test_a_statement_whose_defaults_run_in_python_is_refused() -> None:
 
 def test_asyncpg_s_interface_errors_are_outages() -> None:
     assert is_outage(asyncpg.InterfaceError("connection is closed"))
+
+
+async def test_a_value_asyncpg_cannot_send_is_an_error_not_an_outage(database: str) -> None:
+    job_id = await insert_job()
+    pool = await open_pool(make_url(database), max_size=1)
+    try:
+        async with pool.acquire() as connection:
+            with pytest.raises(asyncpg.exceptions.DataError) as refused:
+                await DirectStatement(_SET_RESULT).fetchrow(
+                    connection, {"job_id": job_id, "value": {"when": object()}}
+                )
+    finally:
+        await pool.close()
+
+    # The client refused the value before sending it: a retry cannot help.
+    assert not is_outage(refused.value)
+    assert (await job_row(job_id))["result"] is None

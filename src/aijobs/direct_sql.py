@@ -52,6 +52,12 @@ class DirectStatement:
     ) -> asyncpg.Record | None:
         return await connection.fetchrow(self.sql, *self.arguments(parameters))
 
+    async def fetch(
+        self, connection: asyncpg.Connection, parameters: Mapping[str, Any]
+    ) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await connection.fetch(self.sql, *self.arguments(parameters))
+        return rows
+
 
 def _encode_jsonb(value: Any) -> bytes:
     # The binary jsonb format is a version byte, then the JSON text.

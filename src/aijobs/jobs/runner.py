@@ -24,6 +24,7 @@ from aijobs.jobs.models import JobStatus
 from aijobs.jobs.outcomes import backoff_ms, describe, is_transient
 from aijobs.jobs.registry import JobInput, JobKind, get_kind
 from aijobs.jobs.repository import Claim, utcnow
+from aijobs.jobs.write_groups import claim_job, complete_job
 from aijobs.metrics.jobs import record_attempt_end, record_job_started
 from aijobs.resources import autocommit_scope, worker_id
 from aijobs.settings import Settings, get_settings
@@ -43,10 +44,7 @@ async def run_job(job_id: UUID) -> None:
     """Process one message for `job_id`; raise Retry to have Dramatiq deliver it again."""
     settings = get_settings()
     try:
-        async with autocommit_scope() as connection:
-            claim = await repository.claim(
-                connection, job_id, lease_s=settings.job_lease_s, worker_id=worker_id()
-            )
+        claim = await claim_job(job_id, lease_s=settings.job_lease_s, worker_id=worker_id())
     except Exception as exc:
         if not is_transient(exc):
             raise
@@ -90,16 +88,7 @@ async def _run_claimed(settings: Settings, claim: Claim) -> None:
         reason = f"internal error: {describe(exc)}"
         await _settle(settings, claim, started, JobStatus.FAILED, error_message=reason)
     else:
-        await _settle(
-            settings,
-            claim,
-            started,
-            JobStatus.COMPLETED,
-            result=result,
-            progress=100,
-            error_message=None,
-            usage=ctx.usage,
-        )
+        await _settle(settings, claim, started, JobStatus.COMPLETED, result=result, usage=ctx.usage)
 
 
 async def _execute(settings: Settings, claim: Claim, ctx: RunningJob) -> dict[str, Any]:
@@ -224,12 +213,12 @@ async def _retry_or_fail(
 async def _settle(
     settings: Settings, claim: Claim, started: float, status: JobStatus, **values: Any
 ) -> None:
-    """Write the attempt's outcome; if the database is away, come back after the lease."""
+    """Write the attempt's outcome; if the database is away, come back after the lease.
+
+    A completion sets `result` and `usage`, and no other values.
+    """
     try:
-        async with autocommit_scope() as connection:
-            finished = await repository.finish(
-                connection, claim.job_id, claim.attempt, status=status, **values
-            )
+        finished = await _write_outcome(claim, status, values)
     except Exception as exc:
         if not is_transient(exc):
             raise
@@ -266,3 +255,15 @@ async def _settle(
     )
     if finished.webhook_due:
         await send_webhooks([claim.job_id])
+
+
+async def _write_outcome(
+    claim: Claim, status: JobStatus, values: dict[str, Any]
+) -> repository.Finished | None:
+    if status == JobStatus.COMPLETED:
+        return await complete_job(claim.job_id, claim.attempt, **values)
+
+    async with autocommit_scope() as connection:
+        return await repository.finish(
+            connection, claim.job_id, claim.attempt, status=status, **values
+        )
