@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import select
+import sys
 from collections.abc import Iterator
 
 import pytest
 import structlog
 
-from aijobs.logging import configure_logging
+from aijobs.logging import InheritedStderr, configure_logging, worker_stream
 from aijobs.settings import Settings
 
 
@@ -80,3 +83,44 @@ def test_an_exception_is_rendered_on_its_line(stream: io.StringIO) -> None:
     (line,) = lines(stream)
     assert line["event"] == "job failed"
     assert "ValueError: bad chunk" in str(line["exception"])
+
+
+def test_a_worker_writes_short_lines_to_the_inherited_fd_and_long_ones_to_the_pipe() -> None:
+    read_end, write_end = os.pipe()
+    fallback = io.StringIO()
+    stream = InheritedStderr(write_end, fallback)
+    try:
+        short = json.dumps({"event": "job completed", "job_id": "j1"}) + "\n"
+        long = json.dumps({"event": "job failed", "error": "x" * select.PIPE_BUF}) + "\n"
+
+        assert stream.write(short) == len(short)
+        stream.write(long)
+        os.close(write_end)
+        written = os.read(read_end, 2 * select.PIPE_BUF).decode()
+    finally:
+        os.close(read_end)
+
+    # The long line would not be written whole if another process wrote meanwhile.
+    assert written == short
+    assert fallback.getvalue() == long
+
+
+def test_a_worker_whose_stderr_was_redirected_writes_to_the_one_it_inherited(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pipe = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", pipe)
+
+    stream = worker_stream()
+
+    assert isinstance(stream, InheritedStderr)
+    assert sys.__stderr__ is not None
+    assert (stream.fd, stream.fallback) == (sys.__stderr__.fileno(), pipe)
+
+
+def test_a_process_whose_stderr_is_its_own_keeps_writing_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+
+    assert worker_stream() is sys.__stderr__

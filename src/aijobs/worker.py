@@ -6,11 +6,11 @@ from aijobs.admin.presence import WorkerPresence
 from aijobs.broker import setup_broker
 from aijobs.heap import freeze_startup_objects
 from aijobs.jobs.registry import load_kinds
-from aijobs.logging import configure_logging
+from aijobs.logging import configure_logging, worker_stream
 from aijobs.settings import get_settings
 
 settings = get_settings()
-configure_logging(settings)
+configure_logging(settings, worker_stream())
 if not settings.redis_url:
     raise SystemExit("aijobs worker needs REDIS_URL; embedded mode runs its worker in `aijobs dev`")
 

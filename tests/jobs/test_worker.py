@@ -59,6 +59,25 @@ async def test_a_submitted_job_completes_through_a_worker_process(
     assert done["error_message"] is None
 
 
+async def test_each_state_change_is_one_line_in_the_worker_group_s_output(
+    client: Any, worker: WorkerProcess
+) -> None:
+    job = await submit(client, simulate(steps=1, step_s=0))
+    await finished(client, job["id"])
+
+    # Written by the worker process itself to the stderr it inherited.
+    lines = await wait_for(
+        lambda: _lines_about(worker, job["id"]), lambda found: len(found) == 2, timeout=5
+    )
+    assert "job started" in lines[0]
+    assert "job completed" in lines[1]
+    assert "duration_ms=" in lines[1]
+
+
+async def _lines_about(worker: WorkerProcess, job_id: str) -> list[str]:
+    return [line for line in worker.output().splitlines() if job_id in line]
+
+
 async def test_progress_is_visible_while_the_job_runs(client: Any, worker: WorkerProcess) -> None:
     job = await submit(client, simulate(steps=4, step_s=0.4))
 
