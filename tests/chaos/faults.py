@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from collections import Counter
@@ -72,11 +71,9 @@ def sigkill_workers(chaos: Chaos) -> Verdict:
     killed = 0
     for moment in moments:
         sleep_until(started + moment)
-        # When every group is restarting, the kill waits for one, as a real one would.
-        wait_until(lambda: _busy_child(chaos) is not None, 60, "a live worker to kill")
-        victim = _busy_child(chaos)
-        if victim is not None:
-            os.kill(victim[1], signal.SIGKILL)
+        # When every group is restarting, the kill waits for one, as a real one would;
+        # a child that died since it was picked (an earlier kill's) is picked again.
+        _signal_busy_child(chaos, signal.SIGKILL)
         killed += 1
     submitter.join()
 
