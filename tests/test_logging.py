@@ -8,6 +8,7 @@ import logging
 import os
 import select
 import sys
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -83,6 +84,24 @@ def test_an_exception_is_rendered_on_its_line(stream: io.StringIO) -> None:
     (line,) = lines(stream)
     assert line["event"] == "job failed"
     assert "ValueError: bad chunk" in str(line["exception"])
+
+
+def test_values_json_has_no_form_for_are_written_as_text(stream: io.StringIO) -> None:
+    job_id = uuid.UUID("01a24261-1056-7222-8d8b-871791ac941a")
+
+    structlog.get_logger("aijobs").info(
+        "job submitted", job_id=job_id, owner=Opaque(), title="Résumé, 東京", attempt=2
+    )
+
+    (line,) = lines(stream)
+    assert line["job_id"] == str(job_id)
+    assert line["owner"] == "<opaque>"
+    assert (line["title"], line["attempt"]) == ("Résumé, 東京", 2)
+
+
+class Opaque:
+    def __repr__(self) -> str:
+        return "<opaque>"
 
 
 def test_a_worker_writes_short_lines_to_the_inherited_fd_and_long_ones_to_the_pipe() -> None:
