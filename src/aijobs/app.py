@@ -125,6 +125,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "broker_probe": probe,
                 "settings": settings,
                 "job_intake": intake,
+                # Handlers that need a session only sometimes open it themselves.
+                "alchemy": alchemy,
             }
         ),
         # Our handlers own the root logger and log the unexpected errors themselves.

@@ -1,11 +1,9 @@
 """Ending each request's database session: commit below 300, else roll back.
 
 Advanced Alchemy's own autocommit handler commits and closes every session
-the request was given, even one that never began a transaction, and a submit
-without an Idempotency-Key never uses its session: the intake writes it. Each
-of those calls crosses into SQLAlchemy's greenlet and back, which cost more
-of a submit's CPU than its share of the INSERT. This handler only ends what
-was begun.
+the request was given, even one that never began a transaction, and each
+of those calls crosses into SQLAlchemy's greenlet and back for nothing.
+This handler only ends what was begun.
 """
 
 from __future__ import annotations

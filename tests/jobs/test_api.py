@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -281,6 +282,40 @@ async def test_concurrent_requests_with_one_idempotency_key_make_one_job(client:
     ids = {response.json()["id"] for response in responses if response.status_code < 300}
     assert len(ids) == 1
     assert (await client.get("/jobs")).json()["total"] == 1
+
+
+@pytest.fixture
+def sessions_made(app: Any) -> Iterator[list[Any]]:
+    """Every request session the app makes while the test runs."""
+    key = app.state.alchemy.session_maker_app_state_key
+    make = app.state[key]
+    made: list[Any] = []
+
+    def make_and_keep() -> Any:
+        made.append(make())
+        return made[-1]
+
+    app.state[key] = make_and_keep
+    yield made
+    app.state[key] = make
+
+
+async def test_only_a_keyed_submit_opens_a_request_session(
+    client: Any, sessions_made: list[Any]
+) -> None:
+    single = await submit(client)
+    batch = await client.post("/jobs/batch", json={"jobs": [SIMULATE, SIMULATE]})
+
+    assert (single.status_code, batch.status_code) == (202, 202)
+    assert sessions_made == []
+
+    keyed = await submit(client, SIMULATE, **{"Idempotency-Key": "order-3"})
+    replay = await submit(client, SIMULATE, **{"Idempotency-Key": "order-3"})
+
+    assert (keyed.status_code, replay.status_code) == (202, 200)
+    assert len(sessions_made) == 2
+    assert not any(session.in_transaction() for session in sessions_made)
+    assert (await client.get("/jobs")).json()["total"] == 4
 
 
 async def test_an_empty_idempotency_key_is_400(client: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +31,41 @@ def request_hash(data: JobCreate) -> str:
     return hashlib.sha256(msgspec.json.encode(data, order="sorted")).hexdigest()
 
 
+def new_row(
+    caller: Caller,
+    data: JobCreate,
+    key: str | None = None,
+    fingerprint: str | None = None,
+    *,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """The columns of a new pending job; InvalidInput where the request fails a check."""
+    return dict(
+        owner_id=caller.key_id,
+        kind=data.kind,
+        status=JobStatus.PENDING,
+        input_text=data.input_text,
+        input_file_path=data.input_file_path,
+        params=validate_job(data, prefix=prefix),
+        webhook_url=data.webhook_url,
+        idempotency_key=key,
+        request_hash=fingerprint,
+        enqueued_at=utcnow(),
+    )
+
+
+async def submit_new(intake: JobIntake, rows: list[dict[str, Any]]) -> list[Row[Any]]:
+    """Write jobs that carry no Idempotency-Key, all or none, and send their messages.
+
+    Nothing here needs a session of the request's own: the intake writes the
+    rows of concurrent requests together on a connection of its own.
+    """
+    jobs = await intake.add(rows)
+    for job in jobs:
+        _log_submitted(job)
+    return jobs
+
+
 class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
     """Jobs as the API sees them; workers change rows only through fenced updates."""
 
@@ -39,29 +73,23 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
 
     #: Whose request this service answers; the API sets it from the request's key.
     caller: Caller = LOCAL_CALLER
-    #: Writes new jobs for the whole process; the API sets it from its state.
-    intake: JobIntake | None = None
 
-    async def submit(
-        self, data: JobCreate, idempotency_key: str | None
-    ) -> tuple[Job | Row[Any], bool]:
-        """Create one job and send its message; (job, created) where a replay gives False."""
-        params = validate_job(data)
+    async def submit(self, data: JobCreate, idempotency_key: str) -> tuple[Job, bool]:
+        """Create one job under an Idempotency-Key; (job, created) where a replay gives False.
+
+        A submit without a key needs no session: `submit_new` writes it.
+        """
         key = self._scoped_key(idempotency_key)
-        if key is None:
-            [row] = await self._intake().add([self._new_row(data, params, None, None)])
-            _log_submitted(row)
-            return row, True
-
-        # Only a keyed request can be replayed, so only it needs a fingerprint.
         fingerprint = request_hash(data)
+        # Checked before the key is looked up: a bad body is a 422, never a replay.
+        row = new_row(self.caller, data, key, fingerprint)
         await self._lock_key(key)
         existing = await self._by_key(key)
         if existing is not None:
             return self._replay(existing, fingerprint), False
 
         try:
-            [job] = await self._insert([self._new_row(data, params, key, fingerprint)])
+            [job] = await self._insert([row])
         except IntegrityError:
             # Another request with this key committed first (SQLite has no
             # advisory locks); answer as a replay of it.
@@ -74,19 +102,6 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
         await send_jobs([job.id])
         _log_submitted(job)
         return job, True
-
-    async def submit_many(self, items: Sequence[JobCreate]) -> list[Row[Any]]:
-        """Create every job in one transaction, or none, then send their messages."""
-        params = [validate_job(item, prefix=f"jobs[{index}].") for index, item in enumerate(items)]
-        jobs = await self._intake().add(
-            [
-                self._new_row(item, item_params, None, None)
-                for item, item_params in zip(items, params, strict=True)
-            ]
-        )
-        for job in jobs:
-            _log_submitted(job)
-        return jobs
 
     async def list_jobs(
         self, *, status: str | None, kind: str | None, limit: int, offset: int
@@ -211,11 +226,8 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
         owner = self.caller.owner_scope
         return [] if owner is None else [Job.owner_id == owner]
 
-    def _scoped_key(self, idempotency_key: str | None) -> str | None:
+    def _scoped_key(self, idempotency_key: str) -> str:
         """Idempotency keys belong to the API key that sent them."""
-        if idempotency_key is None:
-            return None
-
         owner = self.caller.key_id.hex if self.caller.key_id is not None else "-"
         return f"{owner}:{idempotency_key}"
 
@@ -230,12 +242,6 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
             )
         return existing
 
-    def _intake(self) -> JobIntake:
-        if self.intake is None:
-            raise RuntimeError("JobService.intake is not set; the API sets it per request")
-
-        return self.intake
-
     async def _insert(self, rows: list[dict[str, Any]]) -> list[Job]:
         """Write a keyed job in this request's transaction, which holds the key's lock.
 
@@ -246,22 +252,6 @@ class JobService(SQLAlchemyAsyncRepositoryService[Job, JobRepository]):
         jobs = list(await session.scalars(insert(Job).returning(Job), rows))
         await session.commit()
         return jobs
-
-    def _new_row(
-        self, data: JobCreate, params: dict[str, Any], key: str | None, fingerprint: str | None
-    ) -> dict[str, Any]:
-        return dict(
-            owner_id=self.caller.key_id,
-            kind=data.kind,
-            status=JobStatus.PENDING,
-            input_text=data.input_text,
-            input_file_path=data.input_file_path,
-            params=params,
-            webhook_url=data.webhook_url,
-            idempotency_key=key,
-            request_hash=fingerprint,
-            enqueued_at=utcnow(),
-        )
 
 
 def _log_submitted(job: Job | Row[Any]) -> None:
