@@ -44,6 +44,8 @@ from http_load import run_load
 from seed import count_jobs, fill_jobs
 from stack import ADMIN_KEY_NAME, OUT_DIR, CpuWatch, LocalStack, child_pids, rss_mb
 
+from aijobs.settings import Settings
+
 PG_ADMIN_URL = os.environ.get("AIJOBS_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("AIJOBS_BENCH_REDIS", "redis://127.0.0.1:6379/12")
 DATABASE = "aijobs_bench"
@@ -60,7 +62,8 @@ WORKER_GROUPS = (1, 2)
 #: API processes unless --api-processes says otherwise: one per CPU, as the
 #: README advises. Each has its own intake, so groups are smaller than with one.
 API_PROCESSES = os.cpu_count() or 1
-WORKER_THREADS = 8
+#: Threads of each worker process: the shipped default.
+WORKER_THREADS: int = Settings.model_fields["worker_threads"].default
 #: Sequential requests per read-latency run.
 READ_REQUESTS = 500
 #: Jobs in the table while reads are timed: the size the read targets are set for.

@@ -93,7 +93,9 @@ class Settings(BaseSettings):
     worker_processes: int = Field(
         2, ge=1, le=64, description="Worker processes `aijobs worker` starts."
     )
-    worker_threads: int = Field(8, ge=1, le=256, description="Threads per worker process.")
+    worker_threads: int = Field(
+        16, ge=1, le=256, description="Threads (concurrent jobs) per worker process."
+    )
     worker_metrics_port: int = Field(
         0,
         ge=0,
