@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import Update
 from sqlalchemy.engine import make_url
 
-from aijobs.direct_sql import DirectStatement, connect_options
+from aijobs.direct_sql import DirectStatement, open_pool
 from aijobs.jobs import repository
 from aijobs.jobs.repository import utcnow
 from tests.support import execute
@@ -48,19 +47,20 @@ async def test_a_fenced_write_finds_its_row_by_id_when_statistics_know_no_runnin
     statement, values = FENCED_WRITES[name]
     assert isinstance(statement, Update)
     direct = DirectStatement(statement, [*values, "job_id", "attempt", "now"])
-    connection = await asyncpg.connect(**connect_options(make_url(database)))
+    # The worker's own pool, so that the values are encoded as the worker encodes them.
+    pool = await open_pool(make_url(database), max_size=1)
     try:
-        job_id = await connection.fetchval("SELECT id FROM job LIMIT 1")
-        parameters = {**values, "job_id": job_id, "attempt": 1, "now": utcnow()}
-        for codec in ("json", "jsonb"):
-            await connection.set_type_codec(
-                codec, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        async with pool.acquire() as connection:
+            job_id = await connection.fetchval("SELECT id FROM job LIMIT 1")
+            parameters = {**values, "job_id": job_id, "attempt": 1, "now": utcnow()}
+            await connection.execute("SET plan_cache_mode = force_custom_plan")
+            # The plan comes as `json`, which the pool leaves as text; only `jsonb` is decoded.
+            plan = json.loads(
+                await connection.fetchval(
+                    f"EXPLAIN (FORMAT JSON) {direct.sql}", *direct.arguments(parameters)
+                )
             )
-        await connection.execute("SET plan_cache_mode = force_custom_plan")
-        plan = await connection.fetchval(
-            f"EXPLAIN (FORMAT JSON) {direct.sql}", *direct.arguments(parameters)
-        )
     finally:
-        await connection.close()
+        await pool.close()
 
     assert _index_scans(plan[0]["Plan"]) == {"pk_job"}
